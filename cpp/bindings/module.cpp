@@ -1,0 +1,10 @@
+// The driftline._core extension module: wires the per-area registrations.
+#include "register.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "driftline's C++ core. Use the typed wrappers in the driftline package.";
+  driftline::bindings::register_errors(m);
+  driftline::bindings::register_simd(m);
+  driftline::bindings::register_axis(m);
+  driftline::bindings::register_histogram(m);
+}

@@ -1,0 +1,13 @@
+// One registration function per area; module.cpp wires them together.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace driftline::bindings {
+
+void register_errors(pybind11::module_& m);
+void register_simd(pybind11::module_& m);
+void register_axis(pybind11::module_& m);
+void register_histogram(pybind11::module_& m);
+
+}  // namespace driftline::bindings

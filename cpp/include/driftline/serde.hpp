@@ -1,0 +1,164 @@
+// driftline/serde.hpp -- the binary envelope shared by every serializable object.
+//
+// All integers are little-endian, all floating-point values IEEE-754 binary64.
+//
+//   offset  size  field
+//   ------  ----  -------------------------------------------------------------
+//        0     4  magic "DRFL"
+//        4     2  format version (this code writes 1 and reads 1)
+//        6     2  object type (ObjectType below)
+//        8     8  payload size P in bytes
+//       16     P  payload, laid out by the object type (see its header)
+//   16 + P     4  CRC-32C of bytes [0, 16 + P)
+//
+// Decoding is a security boundary. The reader checks, in this order: the blob
+// holds at least a header and a checksum; magic; version; object type; that P
+// equals exactly the bytes present (so no length in the blob can ask for more
+// memory than the blob itself occupies); the checksum; then every field of the
+// payload with bounds-checked reads, and that the payload is consumed exactly.
+// Any failure throws driftline::decode_error before the caller's state changes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "driftline/crc32c.hpp"
+#include "driftline/errors.hpp"
+
+namespace driftline {
+
+enum class ObjectType : std::uint16_t {
+  histogram = 1,
+};
+
+inline const char* object_type_name(std::uint16_t type) {
+  switch (type) {
+    case 1: return "Histogram";
+    default: return "unknown";
+  }
+}
+
+inline constexpr std::uint8_t kMagic[4] = {'D', 'R', 'F', 'L'};
+inline constexpr std::uint16_t kFormatVersion = 1;
+inline constexpr std::size_t kHeaderSize = 16;
+inline constexpr std::size_t kChecksumSize = 4;
+
+// Appends little-endian fields to a byte vector.
+class ByteWriter {
+ public:
+  void u8(std::uint8_t v) { out_.push_back(v); }
+  void u16(std::uint16_t v) { put(v, 2); }
+  void u32(std::uint32_t v) { put(v, 4); }
+  void u64(std::uint64_t v) { put(v, 8); }
+  void f64(double v) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    u64(bits);
+  }
+  std::vector<std::uint8_t>& bytes() noexcept { return out_; }
+
+ private:
+  void put(std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) out_.push_back(std::uint8_t(v >> (8 * i)));
+  }
+  std::vector<std::uint8_t> out_;
+};
+
+// Reads little-endian fields from untrusted bytes; every read is bounds-checked.
+class ByteReader {
+ public:
+  ByteReader(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+
+  std::uint8_t u8(const char* field) { return std::uint8_t(get(1, field)); }
+  std::uint16_t u16(const char* field) { return std::uint16_t(get(2, field)); }
+  std::uint32_t u32(const char* field) { return std::uint32_t(get(4, field)); }
+  std::uint64_t u64(const char* field) { return get(8, field); }
+  double f64(const char* field) {
+    const std::uint64_t bits = get(8, field);
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  }
+  std::size_t remaining() const noexcept { return size_ - pos_; }
+  // Throws unless `count` items of `item_size` bytes are still available; call
+  // before allocating for them, so a forged count cannot trigger a huge allocation.
+  void require(std::uint64_t count, std::size_t item_size, const char* what) const {
+    if (count > remaining() / item_size) {
+      throw decode_error(std::string(what) + ": " + std::to_string(count) + " items of " +
+                         std::to_string(item_size) + " bytes do not fit in the " +
+                         std::to_string(remaining()) + " bytes left");
+    }
+  }
+  void expect_end(const char* what) const {
+    if (remaining() != 0) {
+      throw decode_error(std::string(what) + ": " + std::to_string(remaining()) +
+                         " unexpected trailing bytes");
+    }
+  }
+
+ private:
+  std::uint64_t get(int n, const char* field) {
+    if (remaining() < std::size_t(n)) {
+      throw decode_error(std::string("truncated while reading ") + field);
+    }
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v |= std::uint64_t(data_[pos_ + std::size_t(i)]) << (8 * i);
+    pos_ += std::size_t(n);
+    return v;
+  }
+  const std::uint8_t* data_;
+  std::size_t size_;
+  std::size_t pos_ = 0;
+};
+
+// Wraps a payload in the envelope.
+inline std::vector<std::uint8_t> seal(ObjectType type, const std::vector<std::uint8_t>& payload) {
+  ByteWriter w;
+  for (std::uint8_t b : kMagic) w.u8(b);
+  w.u16(kFormatVersion);
+  w.u16(std::uint16_t(type));
+  w.u64(payload.size());
+  auto& out = w.bytes();
+  out.insert(out.end(), payload.begin(), payload.end());
+  w.u32(crc32c(out.data(), out.size()));
+  return std::move(out);
+}
+
+// Checks the envelope and returns a reader over the payload.
+inline ByteReader open(ObjectType expected, const std::uint8_t* data, std::size_t size) {
+  if (size < kHeaderSize + kChecksumSize) {
+    throw decode_error("blob of " + std::to_string(size) + " bytes is shorter than the " +
+                       std::to_string(kHeaderSize + kChecksumSize) + "-byte envelope");
+  }
+  if (std::memcmp(data, kMagic, sizeof kMagic) != 0) {
+    throw decode_error("bad magic: not a driftline blob");
+  }
+  ByteReader header(data + 4, kHeaderSize - 4);
+  const std::uint16_t version = header.u16("format version");
+  if (version != kFormatVersion) {
+    throw decode_error("unsupported format version " + std::to_string(version) +
+                       " (this build reads version " + std::to_string(kFormatVersion) + ")");
+  }
+  const std::uint16_t type = header.u16("object type");
+  if (type != std::uint16_t(expected)) {
+    throw decode_error(std::string("blob holds object type ") + std::to_string(type) + " (" +
+                       object_type_name(type) + "), expected " +
+                       object_type_name(std::uint16_t(expected)));
+  }
+  const std::uint64_t payload_size = header.u64("payload size");
+  if (payload_size != size - kHeaderSize - kChecksumSize) {
+    throw decode_error("payload size field says " + std::to_string(payload_size) +
+                       " bytes but the blob carries " +
+                       std::to_string(size - kHeaderSize - kChecksumSize));
+  }
+  ByteReader trailer(data + size - kChecksumSize, kChecksumSize);
+  const std::uint32_t stored = trailer.u32("checksum");
+  const std::uint32_t computed = crc32c(data, size - kChecksumSize);
+  if (stored != computed) throw decode_error("checksum mismatch: the blob is corrupted");
+  return ByteReader(data + kHeaderSize, std::size_t(payload_size));
+}
+
+}  // namespace driftline

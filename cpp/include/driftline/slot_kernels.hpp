@@ -1,0 +1,61 @@
+// driftline/slot_kernels.hpp -- value -> slot kernels with runtime ISA dispatch.
+//
+// The kernels are the only code compiled more than once: cpp/src/slot_kernels.cpp
+// is built at the baseline ISA ("scalar": SSE2 on x86-64, NEON on AArch64) and,
+// on x86-64, again with AVX2 and with AVX-512 flags into separate namespaces.
+// The best variant the CPU and OS support is picked at first use; tests can force
+// any available one (select_kernels) so every variant is exercised.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace driftline {
+
+struct UniformSlotParams {
+  double lo;          // first edge
+  double scale;       // bins / (hi - lo)
+  double tolerance;   // Axis::near_edge_tolerance()
+  std::uint32_t bins;
+  const double* edges;  // bins + 1 edges, for the exact recheck near an edge
+};
+
+struct VariableSlotParams {
+  const double* edges;   // n_edges strictly increasing edges
+  std::uint32_t n_edges;
+  const double* padded;  // edges padded with NaN to n_padded, a power of two >= 4
+  std::uint32_t n_padded;
+};
+
+// One ISA variant; results are identical across variants.
+//  - uniform / variable write, for x[0..n), the slot of every value (Axis slot
+//    layout) into out[0..n).
+//  - cumulative adds to at_least[j] the number of values >= edges[j] for each
+//    of the n_edges edges, and to at_least[n_edges] the number of NaNs. Slot
+//    counts follow by differencing; no counter is scattered to, which makes it
+//    the fastest way to histogram over a few edges (used up to 16 edges).
+struct SlotKernels {
+  const char* name;
+  void (*uniform)(const double* x, std::size_t n, const UniformSlotParams& p, std::uint32_t* out);
+  void (*variable)(const double* x, std::size_t n, const VariableSlotParams& p, std::uint32_t* out);
+  void (*cumulative)(const double* x, std::size_t n, const double* edges, std::uint32_t n_edges,
+                     std::uint64_t* at_least);
+};
+
+// Axes with at most this many edges are counted with SlotKernels::cumulative.
+inline constexpr std::uint32_t kCumulativeMaxEdges = 16;
+
+// The variant in use. Thread-safe; chosen on first call from the environment
+// variable DRIFTLINE_SIMD ("auto", "scalar", "avx2", "avx512") or the best supported.
+const SlotKernels& active_kernels() noexcept;
+
+// Variants this build contains *and* this CPU supports, best last.
+std::vector<std::string> available_kernels();
+
+// Switches the variant for the whole process ("auto" = best available).
+// Throws std::invalid_argument for an unknown or unsupported name.
+void select_kernels(const std::string& name);
+
+}  // namespace driftline

@@ -1,0 +1,96 @@
+// Runtime choice among the slot-kernel variants compiled into this build.
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "driftline/slot_kernels.hpp"
+
+namespace driftline {
+namespace kernels {
+
+#define DRIFTLINE_DECLARE_VARIANT(ns)                                                         \
+  namespace ns {                                                                              \
+  void uniform_slots(const double*, std::size_t, const UniformSlotParams&, std::uint32_t*);   \
+  void variable_slots(const double*, std::size_t, const VariableSlotParams&, std::uint32_t*); \
+  void cumulative_counts(const double*, std::size_t, const double*, std::uint32_t,            \
+                         std::uint64_t*);                                                     \
+  }
+
+DRIFTLINE_DECLARE_VARIANT(scalar)
+#if defined(DRIFTLINE_HAVE_X86_VARIANTS)
+DRIFTLINE_DECLARE_VARIANT(avx2)
+DRIFTLINE_DECLARE_VARIANT(avx512)
+#endif
+#undef DRIFTLINE_DECLARE_VARIANT
+
+namespace {
+
+const SlotKernels kScalar{"scalar", &scalar::uniform_slots, &scalar::variable_slots,
+                          &scalar::cumulative_counts};
+#if defined(DRIFTLINE_HAVE_X86_VARIANTS)
+const SlotKernels kAvx2{"avx2", &avx2::uniform_slots, &avx2::variable_slots,
+                          &avx2::cumulative_counts};
+const SlotKernels kAvx512{"avx512", &avx512::uniform_slots, &avx512::variable_slots,
+                          &avx512::cumulative_counts};
+#endif
+
+// Variants usable on this CPU, best last.
+std::vector<const SlotKernels*> usable() {
+  std::vector<const SlotKernels*> out{&kScalar};
+#if defined(DRIFTLINE_HAVE_X86_VARIANTS)
+  // __builtin_cpu_supports also checks that the OS saves the wider registers (XGETBV).
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back(&kAvx2);
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+    out.push_back(&kAvx512);
+  }
+#endif
+  return out;
+}
+
+const SlotKernels* find(const std::string& name) {
+  const auto variants = usable();
+  if (name.empty() || name == "auto") return variants.back();
+  for (const SlotKernels* k : variants) {
+    if (name == k->name) return k;
+  }
+  return nullptr;
+}
+
+std::atomic<const SlotKernels*> g_active{nullptr};
+
+}  // namespace
+}  // namespace kernels
+
+const SlotKernels& active_kernels() noexcept {
+  const SlotKernels* k = kernels::g_active.load(std::memory_order_acquire);
+  if (k != nullptr) return *k;
+  const char* env = std::getenv("DRIFTLINE_SIMD");
+  k = kernels::find(env ? env : "auto");
+  if (k == nullptr) k = kernels::find("auto");  // an unusable request falls back to the best
+  const SlotKernels* expected = nullptr;
+  kernels::g_active.compare_exchange_strong(expected, k, std::memory_order_acq_rel);
+  return *kernels::g_active.load(std::memory_order_acquire);
+}
+
+std::vector<std::string> available_kernels() {
+  std::vector<std::string> names;
+  for (const SlotKernels* k : kernels::usable()) names.emplace_back(k->name);
+  return names;
+}
+
+void select_kernels(const std::string& name) {
+  const SlotKernels* k = kernels::find(name);
+  if (k == nullptr) {
+    std::string known;
+    for (const auto& n : available_kernels()) known += (known.empty() ? "" : ", ") + n;
+    throw std::invalid_argument("unknown or unsupported SIMD variant '" + name +
+                                "'; available here: auto, " + known);
+  }
+  kernels::g_active.store(k, std::memory_order_release);
+}
+
+}  // namespace driftline

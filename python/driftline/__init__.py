@@ -1,0 +1,24 @@
+"""driftline: always-on drift, data-quality and latency monitoring for ML services.
+
+The core is C++ (``driftline._core``); this package is its typed Python face.
+"""
+
+from __future__ import annotations
+
+from ._core import AxisMismatchError, DecodeError, active_simd, select_simd, simd_variants
+from .axis import Axis, Edges, Uniform
+from .histogram import Histogram
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Axis",
+    "AxisMismatchError",
+    "DecodeError",
+    "Edges",
+    "Histogram",
+    "Uniform",
+    "active_simd",
+    "select_simd",
+    "simd_variants",
+]

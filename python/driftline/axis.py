@@ -1,0 +1,127 @@
+"""Binnings for histograms: :class:`Uniform` and :class:`Edges`.
+
+Every axis has ``bins`` half-open bins ``[edges[i], edges[i+1])`` and, beside
+them, an underflow slot (``x < edges[0]``, ``-inf`` included), an overflow slot
+(``x >= edges[-1]``, ``+inf`` included) and a NaN slot (NaN is never binned).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+
+__all__ = ["Axis", "Uniform", "Edges"]
+
+
+class Axis(_core.Axis):
+    """Common base of :class:`Uniform` and :class:`Edges`. Immutable and thread-safe."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _wrap(core: _core.Axis) -> "Axis":
+        cls = Uniform if core.kind == "uniform" else Edges
+        obj = cls.__new__(cls)
+        _core.Axis.__init__(obj, core)
+        return obj
+
+    def __len__(self) -> int:
+        return int(self.bins)
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _core.Axis):
+            return NotImplemented
+        return bool(_core.Axis.__eq__(self, other))
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore_axis, (self.kind, self.edges.tolist()))
+
+
+class Uniform(Axis):
+    """``bins`` equal bins over ``[lo, hi)``.
+
+    The edges are ``numpy.linspace(lo, hi, bins + 1)`` to the last bit, and
+    values are binned exactly against them (a fast multiply finds the bin; values
+    within a few ulps of an edge are rechecked by comparison). ``lo`` and ``hi``
+    must be finite with ``lo < hi``; ``bins`` is an integer in ``[1, 2**24]``.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, lo: float, hi: float, bins: int) -> None:
+        super().__init__(float(lo), float(hi), operator.index(bins))
+
+
+class Edges(Axis):
+    """Bins between given edges: bin ``i`` is ``[edges[i], edges[i+1])``.
+
+    ``edges`` is a 1-D array-like of at least two finite, strictly increasing
+    numbers (at most ``2**24 + 1``).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, edges: npt.ArrayLike) -> None:
+        super().__init__(edges)
+
+    @classmethod
+    def from_quantiles(cls, sample: npt.ArrayLike, bins: int = 10) -> "Edges":
+        """Edges at the sample's quantiles: the reference binning for drift.
+
+        Takes the ``bins + 1`` quantiles at ``linspace(0, 1, bins + 1)`` of the
+        non-NaN values (numpy's default linear interpolation; deciles by default)
+        and removes duplicates, so heavy ties give fewer, wider bins. The last edge
+        is moved one ulp above the sample's maximum so that every reference value
+        falls inside a bin and the overflow slot counts only values above the
+        reference range. A constant sample gives a single bin ``[c, nextafter(c))``.
+        ``bins`` must be at least 1; a sample with no non-NaN value, or with an
+        infinite value, raises ``ValueError``.
+        """
+        bins = operator.index(bins)
+        if bins < 1:
+            raise ValueError(f"bins must be at least 1, got {bins}")
+        values = _numeric_vector(sample, "sample")
+        values = values[~np.isnan(values)]
+        if values.size == 0:
+            raise ValueError("sample has no non-NaN values to take quantiles of")
+        if not np.all(np.isfinite(values)):
+            raise ValueError("sample contains infinite values; quantile edges must be finite")
+        edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, bins + 1)))
+        if edges.size == 1:
+            edges = np.append(edges, edges[0])
+        edges[-1] = np.nextafter(edges[-1], np.inf)
+        return cls(edges)
+
+
+def _numeric_vector(values: npt.ArrayLike, what: str) -> "np.ndarray[Any, np.dtype[np.float64]]":
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{what} must be numeric (bool, integer or floating point), got dtype {arr.dtype}"
+        )
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be 1-D, got {arr.ndim}-D with shape {arr.shape}")
+    return arr.astype(np.float64, copy=False)
+
+
+def _restore_axis(kind: str, edges: list[float]) -> Axis:
+    if kind == "uniform":
+        return Uniform(edges[0], edges[-1], len(edges) - 1)
+    return Edges(edges)
+
+
+AxisLike = Union[Uniform, Edges]
