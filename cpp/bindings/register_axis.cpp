@@ -15,12 +15,13 @@ void register_axis(py::module_& m) {
   py::class_<Axis>(m, "Axis", "Immutable 1-D binning (see driftline.Uniform and driftline.Edges).")
       .def(py::init([](double lo, double hi, std::int64_t bins) { return Axis::uniform(lo, hi, bins); }),
            py::arg("lo"), py::arg("hi"), py::arg("bins"))
+      // Before the array-like overload, which would otherwise try to read an Axis as edges.
+      .def(py::init([](const Axis& other) { return Axis(other); }), py::arg("axis"))
       .def(py::init([](py::handle edges) {
              Float64Array a = as_float64_vector(edges, "edges");
              return Axis::variable(std::vector<double>(a.data(), a.data() + a.size()));
            }),
            py::arg("edges"))
-      .def(py::init([](const Axis& other) { return Axis(other); }), py::arg("axis"))
       .def_property_readonly("kind",
                              [](const Axis& a) {
                                return a.kind() == AxisKind::uniform ? "uniform" : "variable";

@@ -30,7 +30,7 @@ void for_each_slot_block(const Axis& axis, const double* x, std::size_t n, Sink&
     for (std::size_t start = 0; start < n; start += kSlotBlock) {
       const std::size_t m = std::min(kSlotBlock, n - start);
       k.uniform(x + start, m, p, slots);
-      sink(slots, m);
+      sink(slots, m, x + start + m, n - start - m);
     }
   } else {
     const VariableSlotParams p{axis.edges().data(), std::uint32_t(axis.edges().size()),
@@ -39,7 +39,7 @@ void for_each_slot_block(const Axis& axis, const double* x, std::size_t n, Sink&
     for (std::size_t start = 0; start < n; start += kSlotBlock) {
       const std::size_t m = std::min(kSlotBlock, n - start);
       k.variable(x + start, m, p, slots);
-      sink(slots, m);
+      sink(slots, m, x + start + m, n - start - m);
     }
   }
 }
@@ -70,7 +70,8 @@ void count_slots(const Axis& axis, const double* x, std::size_t n, std::uint64_t
     return;
   }
   if (nslots > kMaxInterleavedSlots) {
-    for_each_slot_block(axis, x, n, [&](const std::uint32_t* s, std::size_t m) {
+    for_each_slot_block(axis, x, n, [&](const std::uint32_t* s, std::size_t m, const double*,
+                                        std::size_t) {
       for (std::size_t i = 0; i < m; ++i) ++counts[s[i]];
     });
     return;
@@ -78,8 +79,24 @@ void count_slots(const Axis& axis, const double* x, std::size_t n, std::uint64_t
   std::vector<std::uint64_t> copies(kCopies * nslots, 0);
   std::uint64_t* c0 = copies.data();
   std::uint64_t* c1 = c0 + nslots;
-  for_each_slot_block(axis, x, n, [&](const std::uint32_t* s, std::size_t m) {
+  for_each_slot_block(axis, x, n, [&](const std::uint32_t* s, std::size_t m, const double* next,
+                                      std::size_t next_size) {
     std::size_t i = 0;
+    if (next_size >= m) {
+      // Stream the next block into cache while this one is counted: one cache
+      // line (8 values) per 8 counted values keeps DRAM busy during the scatter.
+      for (; i + 8 <= m; i += 8) {
+        __builtin_prefetch(next + i, 0, 3);
+        ++c0[s[i]];
+        ++c1[s[i + 1]];
+        ++c0[s[i + 2]];
+        ++c1[s[i + 3]];
+        ++c0[s[i + 4]];
+        ++c1[s[i + 5]];
+        ++c0[s[i + 6]];
+        ++c1[s[i + 7]];
+      }
+    }
     for (; i + 2 <= m; i += 2) {
       ++c0[s[i]];
       ++c1[s[i + 1]];
@@ -116,7 +133,8 @@ void Histogram::fill(const double* values, std::size_t n) {
   }
   // Wide axes: a private copy would cost O(bins) per call, so compute each
   // block's slots outside the lock and add them in under it.
-  for_each_slot_block(axis_, values, n, [&](const std::uint32_t* s, std::size_t m) {
+  for_each_slot_block(axis_, values, n, [&](const std::uint32_t* s, std::size_t m, const double*,
+                                            std::size_t) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (std::size_t i = 0; i < m; ++i) ++counts_[s[i]];
   });
@@ -191,6 +209,17 @@ Histogram Histogram::from_bytes(const std::uint8_t* data, std::size_t size) {
   if (bins < 1 || bins > Axis::max_bins) {
     throw decode_error("bins " + std::to_string(bins) + " outside 1 .. " +
                        std::to_string(Axis::max_bins));
+  }
+  // The payload's size is fixed by kind and bins: check it before building the
+  // axis, so a forged bin count cannot make us allocate (up to 128 MiB) for it.
+  const std::uint64_t axis_bytes = kind == std::uint8_t(AxisKind::uniform)
+                                       ? 16u
+                                       : (std::uint64_t(bins) + 1) * 8u;
+  const std::uint64_t expected = axis_bytes + (std::uint64_t(bins) + 3) * 8u;
+  if (r.remaining() != expected) {
+    throw decode_error("histogram payload with " + std::to_string(bins) + " bins needs " +
+                       std::to_string(expected) + " more bytes, the blob has " +
+                       std::to_string(r.remaining()));
   }
   auto build_axis = [&]() {
     try {

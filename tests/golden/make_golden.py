@@ -1,0 +1,32 @@
+"""Writes the golden blobs of binary format version 1.
+
+Run once, when a format version is introduced (never to "fix" a failing test):
+the committed files are what later versions must keep reading.
+
+    python tests/golden/make_golden.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import driftline as dl
+
+HERE = Path(__file__).parent
+
+# The contents are spelled out in tests/test_serde.py, which checks them.
+GOLDEN_VALUES = [-7.0, -5.0, -0.5, 0.0, 0.25, 1.0, 4.999, 5.0, 9.0, float("inf"), float("-inf"), float("nan")]
+
+
+def main() -> None:
+    uniform = dl.Histogram(dl.Uniform(-5, 5, 10))
+    uniform.fill(GOLDEN_VALUES)
+    (HERE / "histogram_uniform_v1.bin").write_bytes(uniform.to_bytes())
+
+    edges = dl.Histogram(dl.Edges([-1.0, 0.0, 0.5, 2.0]))
+    edges.fill(GOLDEN_VALUES)
+    (HERE / "histogram_edges_v1.bin").write_bytes(edges.to_bytes())
+
+
+if __name__ == "__main__":
+    main()
