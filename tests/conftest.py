@@ -17,19 +17,3 @@ def simd(request: pytest.FixtureRequest) -> Iterator[str]:
         yield request.param
     finally:
         dl.select_simd(previous)
-
-
-def reference_slots(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """numpy's answer in driftline's slot layout: underflow, bins..., overflow, nan.
-
-    The bins come from numpy.histogram on the in-range values; the flows are
-    counted separately (numpy's last bin is closed, driftline's is half-open).
-    """
-    x = np.asarray(values, dtype=np.float64)
-    nan = np.isnan(x)
-    finite_part = x[~nan]
-    inside = (finite_part >= edges[0]) & (finite_part < edges[-1])
-    bins, _ = np.histogram(finite_part[inside], bins=edges)
-    under = int(np.count_nonzero(finite_part < edges[0]))
-    over = int(np.count_nonzero(finite_part >= edges[-1]))
-    return np.concatenate([[under], bins, [over, int(nan.sum())]]).astype(np.uint64)

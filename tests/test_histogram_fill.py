@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import driftline as dl
-from conftest import reference_slots
+from helpers import reference_slots
 
 AXES = [
     dl.Uniform(-5, 5, 10),
