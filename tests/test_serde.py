@@ -11,23 +11,9 @@ import numpy as np
 import pytest
 
 import driftline as dl
+from helpers import crc32c, reseal
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def crc32c(data: bytes) -> int:
-    """Bitwise CRC-32C, written independently of the C++ table-driven one."""
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFFFFFF
-
-
-def reseal(blob: bytes) -> bytes:
-    """Recomputes the checksum, so a test reaches the checks behind it."""
-    return blob[:-4] + struct.pack("<I", crc32c(blob[:-4]))
 
 
 def sample_histograms() -> list[dl.Histogram]:

@@ -18,6 +18,12 @@
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
 #include <immintrin.h>
 #define DRIFTLINE_KERNEL_AVX512 1
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which its
+// -W(maybe-)uninitialized reports at every inlined call site; a false positive.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #endif
 
 #ifndef DRIFTLINE_KERNEL_NS
