@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   driftline::bindings::register_simd(m);
   driftline::bindings::register_axis(m);
   driftline::bindings::register_histogram(m);
+  driftline::bindings::register_sketch(m);
 }

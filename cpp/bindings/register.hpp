@@ -9,5 +9,6 @@ void register_errors(pybind11::module_& m);
 void register_simd(pybind11::module_& m);
 void register_axis(pybind11::module_& m);
 void register_histogram(pybind11::module_& m);
+void register_sketch(pybind11::module_& m);
 
 }  // namespace driftline::bindings

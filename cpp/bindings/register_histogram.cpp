@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "convert.hpp"
+#include "fast_record.hpp"
 #include "driftline/histogram.hpp"
 #include "register.hpp"
 
@@ -22,27 +23,6 @@ Histogram decode(const py::bytes& data) {
 py::array_t<std::uint64_t> to_numpy(const std::vector<std::uint64_t>& v) {
   return py::array_t<std::uint64_t>(py::ssize_t(v.size()), v.data());
 }
-
-// record() is the per-event hot path, so it bypasses pybind11's generic
-// dispatcher (overload resolution, argument loaders) with a METH_O method: one
-// float conversion, one C++ call. The method descriptor checks `self`'s type.
-PyObject* record_one(PyObject* self, PyObject* arg) noexcept {
-  const double value = PyFloat_AsDouble(arg);
-  if (value == -1.0 && PyErr_Occurred()) return nullptr;
-  try {
-    py::cast<Histogram&>(py::handle(self)).record(value);
-  } catch (py::error_already_set& e) {
-    e.restore();
-    return nullptr;
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_TypeError, e.what());
-    return nullptr;
-  }
-  Py_RETURN_NONE;
-}
-
-PyMethodDef record_method{"record", &record_one, METH_O,
-                          "record(x)\n\nCounts one number (anything float() accepts)."};
 
 }  // namespace
 
@@ -83,9 +63,7 @@ void register_histogram(py::module_& m) {
            })
       .def("__eq__", [](const Histogram& a, const Histogram& b) { return a == b; }, py::is_operator())
       .def("__ne__", [](const Histogram& a, const Histogram& b) { return a != b; }, py::is_operator());
-  PyObject* record = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), &record_method);
-  if (record == nullptr) throw py::error_already_set();
-  cls.attr("record") = py::reinterpret_steal<py::object>(record);
+  add_fast_record(cls);
 }
 
 }  // namespace driftline::bindings

@@ -1,7 +1,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include "driftline/slot_kernels.hpp"
+#include "driftline/kernels.hpp"
 #include "register.hpp"
 
 namespace driftline::bindings {

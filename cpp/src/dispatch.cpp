@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "driftline/slot_kernels.hpp"
+#include "driftline/kernels.hpp"
 
 namespace driftline {
 namespace kernels {
@@ -16,6 +16,8 @@ namespace kernels {
   void variable_slots(const double*, std::size_t, const VariableSlotParams&, std::uint32_t*); \
   void cumulative_counts(const double*, std::size_t, const double*, std::uint32_t,            \
                          std::uint64_t*);                                                     \
+  void sketch_block(const double*, std::size_t, const SketchIndexParams&, std::int32_t*,      \
+                    std::uint8_t*, SketchBlockSummary&);                                      \
   }
 
 DRIFTLINE_DECLARE_VARIANT(scalar)
@@ -27,18 +29,18 @@ DRIFTLINE_DECLARE_VARIANT(avx512)
 
 namespace {
 
-const SlotKernels kScalar{"scalar", &scalar::uniform_slots, &scalar::variable_slots,
-                          &scalar::cumulative_counts};
+const Kernels kScalar{"scalar", &scalar::uniform_slots, &scalar::variable_slots,
+                          &scalar::cumulative_counts, &scalar::sketch_block};
 #if defined(DRIFTLINE_HAVE_X86_VARIANTS)
-const SlotKernels kAvx2{"avx2", &avx2::uniform_slots, &avx2::variable_slots,
-                          &avx2::cumulative_counts};
-const SlotKernels kAvx512{"avx512", &avx512::uniform_slots, &avx512::variable_slots,
-                          &avx512::cumulative_counts};
+const Kernels kAvx2{"avx2", &avx2::uniform_slots, &avx2::variable_slots,
+                          &avx2::cumulative_counts, &avx2::sketch_block};
+const Kernels kAvx512{"avx512", &avx512::uniform_slots, &avx512::variable_slots,
+                          &avx512::cumulative_counts, &avx512::sketch_block};
 #endif
 
 // Variants usable on this CPU, best last.
-std::vector<const SlotKernels*> usable() {
-  std::vector<const SlotKernels*> out{&kScalar};
+std::vector<const Kernels*> usable() {
+  std::vector<const Kernels*> out{&kScalar};
 #if defined(DRIFTLINE_HAVE_X86_VARIANTS)
   // __builtin_cpu_supports also checks that the OS saves the wider registers (XGETBV).
   __builtin_cpu_init();
@@ -51,39 +53,39 @@ std::vector<const SlotKernels*> usable() {
   return out;
 }
 
-const SlotKernels* find(const std::string& name) {
+const Kernels* find(const std::string& name) {
   const auto variants = usable();
   if (name.empty() || name == "auto") return variants.back();
-  for (const SlotKernels* k : variants) {
+  for (const Kernels* k : variants) {
     if (name == k->name) return k;
   }
   return nullptr;
 }
 
-std::atomic<const SlotKernels*> g_active{nullptr};
+std::atomic<const Kernels*> g_active{nullptr};
 
 }  // namespace
 }  // namespace kernels
 
-const SlotKernels& active_kernels() noexcept {
-  const SlotKernels* k = kernels::g_active.load(std::memory_order_acquire);
+const Kernels& active_kernels() noexcept {
+  const Kernels* k = kernels::g_active.load(std::memory_order_acquire);
   if (k != nullptr) return *k;
   const char* env = std::getenv("DRIFTLINE_SIMD");
   k = kernels::find(env ? env : "auto");
   if (k == nullptr) k = kernels::find("auto");  // an unusable request falls back to the best
-  const SlotKernels* expected = nullptr;
+  const Kernels* expected = nullptr;
   kernels::g_active.compare_exchange_strong(expected, k, std::memory_order_acq_rel);
   return *kernels::g_active.load(std::memory_order_acquire);
 }
 
 std::vector<std::string> available_kernels() {
   std::vector<std::string> names;
-  for (const SlotKernels* k : kernels::usable()) names.emplace_back(k->name);
+  for (const Kernels* k : kernels::usable()) names.emplace_back(k->name);
   return names;
 }
 
 void select_kernels(const std::string& name) {
-  const SlotKernels* k = kernels::find(name);
+  const Kernels* k = kernels::find(name);
   if (k == nullptr) {
     std::string known;
     for (const auto& n : available_kernels()) known += (known.empty() ? "" : ", ") + n;

@@ -7,7 +7,7 @@
 
 #include "driftline/errors.hpp"
 #include "driftline/serde.hpp"
-#include "driftline/slot_kernels.hpp"
+#include "driftline/kernels.hpp"
 
 namespace driftline {
 namespace {
@@ -22,7 +22,7 @@ constexpr std::size_t kMaxInterleavedSlots = 1024;
 
 template <typename Sink>
 void for_each_slot_block(const Axis& axis, const double* x, std::size_t n, Sink&& sink) {
-  const SlotKernels& k = active_kernels();
+  const Kernels& k = active_kernels();
   std::uint32_t slots[kSlotBlock];
   if (axis.kind() == AxisKind::uniform) {
     const UniformSlotParams p{axis.lo(), axis.scale(), axis.near_edge_tolerance(), axis.bins(),

@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "driftline/slot_kernels.hpp"
+#include "driftline/kernels.hpp"
 
 // The AVX-512 variant gets hand-written loops for the two hottest kernels; the
 // compiler's own vectorization of the portable loops below serves the others.

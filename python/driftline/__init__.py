@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._core import AxisMismatchError, DecodeError, active_simd, select_simd, simd_variants
 from .axis import Axis, Edges, Uniform
 from .histogram import Histogram
+from .sketch import QuantileSketch
 
 __version__ = "0.1.0"
 
@@ -17,6 +18,7 @@ __all__ = [
     "DecodeError",
     "Edges",
     "Histogram",
+    "QuantileSketch",
     "Uniform",
     "active_simd",
     "select_simd",

@@ -32,11 +32,13 @@ namespace driftline {
 
 enum class ObjectType : std::uint16_t {
   histogram = 1,
+  quantile_sketch = 2,
 };
 
 inline const char* object_type_name(std::uint16_t type) {
   switch (type) {
     case 1: return "Histogram";
+    case 2: return "QuantileSketch";
     default: return "unknown";
   }
 }

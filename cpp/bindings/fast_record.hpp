@@ -1,0 +1,39 @@
+// A METH_O `record(x)` for classes whose per-event call is the hot path.
+//
+// pybind11's generic dispatcher (overload resolution, argument loaders) costs
+// more than the work; this method does one float conversion and one C++ call.
+// The method descriptor checks that `self` is an instance of the class.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace driftline::bindings {
+
+namespace py = pybind11;
+
+template <typename T>
+PyObject* record_one(PyObject* self, PyObject* arg) noexcept {
+  const double value = PyFloat_AsDouble(arg);
+  if (value == -1.0 && PyErr_Occurred()) return nullptr;
+  try {
+    py::cast<T&>(py::handle(self)).record(value);
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return nullptr;
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_TypeError, e.what());
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+template <typename T>
+void add_fast_record(py::class_<T>& cls) {
+  static PyMethodDef method{"record", &record_one<T>, METH_O,
+                            "record(x)\n\nCounts one number (anything float() accepts)."};
+  PyObject* descriptor = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), &method);
+  if (descriptor == nullptr) throw py::error_already_set();
+  cls.attr("record") = py::reinterpret_steal<py::object>(descriptor);
+}
+
+}  // namespace driftline::bindings

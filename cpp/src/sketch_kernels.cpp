@@ -1,0 +1,327 @@
+// The quantile sketch's block kernel: classify, index, and summarize values.
+// Compiled once per ISA variant (see slot_kernels.cpp for the rules).
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "driftline/exponent_mapping.hpp"
+#include "driftline/kernels.hpp"
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#define DRIFTLINE_KERNEL_AVX512 1
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#endif
+
+#ifndef DRIFTLINE_KERNEL_NS
+#error "DRIFTLINE_KERNEL_NS must name the ISA variant"
+#endif
+
+namespace driftline {
+namespace kernels {
+namespace DRIFTLINE_KERNEL_NS {
+namespace {
+
+constexpr std::uint64_t kSignMask = std::uint64_t(1) << 63;
+constexpr std::uint64_t kMantissaMask = (std::uint64_t(1) << 52) - 1;
+constexpr std::size_t kLanes = 8;
+
+inline std::uint64_t to_bits(double v) {
+  std::uint64_t b;
+  std::memcpy(&b, &v, sizeof b);
+  return b;
+}
+
+inline double from_bits(std::uint64_t b) {
+  double v;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
+}
+
+// Exponent and mantissa of |v| with subnormals normalized (exact).
+inline void decompose(double v, std::int32_t& exponent, std::uint64_t& mantissa) {
+  const std::uint64_t bits = to_bits(v) & ~kSignMask;
+  const bool subnormal = (bits >> 52) == 0;
+  const std::uint64_t normalized = subnormal ? (to_bits(from_bits(bits) * 0x1p52) & ~kSignMask) : bits;
+  exponent = std::int32_t(normalized >> 52) - 1023 - (subnormal ? 52 : 0);
+  mantissa = normalized & kMantissaMask;
+}
+
+}  // namespace
+
+namespace {
+
+void index_portable(const double* x, std::size_t n, const SketchIndexParams& p, std::int32_t* index) {
+  const int scale = p.scale;
+  if (scale > 0) {
+    const int shift = 52 - (scale + 1);
+    const std::int32_t per_binade = std::int32_t(1) << scale;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int32_t e;
+      std::uint64_t mantissa;
+      decompose(x[i], e, mantissa);
+      const std::uint32_t k = p.first_boundary[mantissa >> shift];
+      const double m = from_bits(mantissa | 0x3FF0000000000000ull);
+      const std::int32_t count = std::int32_t(k) + (m >= p.thresholds[k] ? 1 : 0);
+      index[i] = e * per_binade + count - 1;
+    }
+  } else {
+    const int shift = -scale;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::int32_t e;
+      std::uint64_t mantissa;
+      decompose(x[i], e, mantissa);
+      index[i] = (e - (mantissa == 0 ? 1 : 0)) >> shift;
+    }
+  }
+}
+
+// Class counts, extremes and the double-double sum, in kLanes independent
+// lanes (each a simple reduction the vectorizer recognizes).
+void summarize_portable(const double* x, std::size_t n, SketchBlockSummary& s) {
+  double lane_min[kLanes], lane_max[kLanes], lane_hi[kLanes], lane_lo[kLanes];
+  std::uint64_t nan = 0, pinf = 0, ninf = 0, zero = 0, neg = 0;
+  for (std::size_t l = 0; l < kLanes; ++l) {
+    lane_min[l] = __builtin_inf();
+    lane_max[l] = -__builtin_inf();
+    lane_hi[l] = 0.0;
+    lane_lo[l] = 0.0;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = x[i];
+    nan += (v != v) ? 1u : 0u;
+    pinf += (v == __builtin_inf()) ? 1u : 0u;
+    ninf += (v == -__builtin_inf()) ? 1u : 0u;
+    zero += (v == 0.0) ? 1u : 0u;
+    neg += (v < 0.0 && v != -__builtin_inf()) ? 1u : 0u;
+  }
+  const std::size_t whole = n - n % kLanes;
+  for (std::size_t i = 0; i < n; i += kLanes) {
+    for (std::size_t l = 0; l < kLanes; ++l) {
+      const double v = (i + l < n) ? x[i + l] : 0.0;
+      const bool finite = (v == v) && v != __builtin_inf() && v != -__builtin_inf();
+      const double f = finite ? v : 0.0;
+      lane_min[l] = (finite && v < lane_min[l]) ? v : lane_min[l];
+      lane_max[l] = (finite && v > lane_max[l]) ? v : lane_max[l];
+      const double t = lane_hi[l] + f;  // TwoSum: t + err == hi + f exactly
+      const double bp = t - lane_hi[l];
+      lane_lo[l] += (lane_hi[l] - (t - bp)) + (f - bp);
+      lane_hi[l] = t;
+    }
+  }
+  (void)whole;
+  s.by_class[kNaN] = nan;
+  s.by_class[kPositiveInf] = pinf;
+  s.by_class[kNegativeInf] = ninf;
+  s.by_class[kZero] = zero;
+  s.by_class[kNegative] = neg;
+  s.by_class[kPositive] = n - nan - pinf - ninf - zero - neg;
+  s.min = __builtin_inf();
+  s.max = -__builtin_inf();
+  s.sum_hi = 0.0;
+  s.sum_lo = 0.0;
+  for (std::size_t l = 0; l < kLanes; ++l) {
+    s.min = lane_min[l] < s.min ? lane_min[l] : s.min;
+    s.max = lane_max[l] > s.max ? lane_max[l] : s.max;
+    const double t = s.sum_hi + lane_hi[l];
+    const double bp = t - s.sum_hi;
+    s.sum_lo += (s.sum_hi - (t - bp)) + (lane_hi[l] - bp) + lane_lo[l];
+    s.sum_hi = t;
+  }
+}
+
+std::uint8_t class_of(double v) {
+  if (v != v) return kNaN;
+  if (v == __builtin_inf()) return kPositiveInf;
+  if (v == -__builtin_inf()) return kNegativeInf;
+  if (v == 0.0) return kZero;
+  return v > 0.0 ? std::uint8_t(kPositive) : std::uint8_t(kNegative);
+}
+
+void index_extremes(const std::int32_t* index, const std::uint8_t* cls, std::size_t n,
+                    SketchBlockSummary& s) {
+  std::int32_t pmin = 0x7FFFFFFF, pmax = -0x7FFFFFFF - 1, nmin = 0x7FFFFFFF, nmax = -0x7FFFFFFF - 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int32_t v = index[i];
+    const bool pos = cls[i] == kPositive;
+    const bool neg = cls[i] == kNegative;
+    pmin = (pos && v < pmin) ? v : pmin;
+    pmax = (pos && v > pmax) ? v : pmax;
+    nmin = (neg && v < nmin) ? v : nmin;
+    nmax = (neg && v > nmax) ? v : nmax;
+  }
+  s.positive_min_index = pmin;
+  s.positive_max_index = pmax;
+  s.negative_min_index = nmin;
+  s.negative_max_index = nmax;
+}
+
+#if defined(DRIFTLINE_KERNEL_AVX512)
+// Three passes over the block, each free of loop-carried latency chains:
+//  1. index eight values at a time when all eight are positive, finite and
+//     normal (every latency): exponent bits plus 2^s*log2(m) by an Estrin-form
+//     polynomial, flagging lanes within the tolerance of a bucket boundary;
+//  2. redo flagged or irregular groups exactly with the portable code;
+//  3. summarize: vector min/max/TwoSum when the block was all regular,
+//     the portable summary otherwise.
+// Returns false when the block had irregular values (then cls[] is needed).
+bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams& p,
+                         std::int32_t* index, SketchBlockSummary& s) {
+  const __m512i mantissa_mask = _mm512_set1_epi64(std::int64_t(kMantissaMask));
+  const __m512i one_bits = _mm512_set1_epi64(0x3FF0000000000000ll);
+  const __m512i bias = _mm512_set1_epi64(1023);
+  const __m512d inf = _mm512_set1_pd(__builtin_inf());
+  const __m512d min_normal = _mm512_set1_pd(0x1p-1022);
+  const int scale = p.scale;
+  const __m512d two = _mm512_set1_pd(2.0);
+  const __m512d three = _mm512_set1_pd(3.0);
+  double c[ExponentMapping::log2_degree + 1];
+  for (int j = 0; j <= ExponentMapping::log2_degree; ++j) c[j] = scale > 0 ? p.log2_coefficients[j] : 0.0;
+  const __m512d tolerance = _mm512_set1_pd(p.log2_tolerance);
+  const __m512d one_minus_tolerance = _mm512_set1_pd(1.0 - p.log2_tolerance);
+  const __m128i scale_shift = _mm_cvtsi32_si128(scale > 0 ? scale : 0);
+  const __m128i down_shift = _mm_cvtsi32_si128(scale < 0 ? -scale : 0);
+  const __m256i minus_one = _mm256_set1_epi32(-1);
+  const std::size_t whole = n - n % 8;
+  std::uint8_t redo[kSketchBlock / 8 + 1];
+  int any_redo = 0, irregular = 0;
+
+  // Pass 1.
+  for (std::size_t g = 0; g * 8 < whole; ++g) {
+    const std::size_t i = g * 8;
+    const __m512d v = _mm512_loadu_pd(x + i);
+    const __mmask8 regular = _mm512_cmp_pd_mask(v, min_normal, _CMP_GE_OQ) &
+                             _mm512_cmp_pd_mask(v, inf, _CMP_LT_OQ);
+    const __m512i bits = _mm512_castpd_si512(v);
+    const __m256i e = _mm512_cvtepi64_epi32(_mm512_sub_epi64(_mm512_srli_epi64(bits, 52), bias));
+    const __m512i mantissa = _mm512_and_si512(bits, mantissa_mask);
+    const __mmask8 power_of_two = _mm512_testn_epi64_mask(mantissa, mantissa);
+    __m256i idx;
+    __mmask8 near = 0;
+    if (scale > 0) {
+      const __m512d m = _mm512_castsi512_pd(_mm512_or_si512(mantissa, one_bits));
+      const __m512d u = _mm512_fmsub_pd(m, two, three);
+      const __m512d u2 = _mm512_mul_pd(u, u);
+      const __m512d u4 = _mm512_mul_pd(u2, u2);
+      const __m512d u8 = _mm512_mul_pd(u4, u4);
+      const __m512d a0 = _mm512_fmadd_pd(_mm512_set1_pd(c[1]), u, _mm512_set1_pd(c[0]));
+      const __m512d a1 = _mm512_fmadd_pd(_mm512_set1_pd(c[3]), u, _mm512_set1_pd(c[2]));
+      const __m512d a2 = _mm512_fmadd_pd(_mm512_set1_pd(c[5]), u, _mm512_set1_pd(c[4]));
+      const __m512d a3 = _mm512_fmadd_pd(_mm512_set1_pd(c[7]), u, _mm512_set1_pd(c[6]));
+      const __m512d a4 = _mm512_fmadd_pd(_mm512_set1_pd(c[9]), u, _mm512_set1_pd(c[8]));
+      const __m512d b0 = _mm512_fmadd_pd(a1, u2, a0);
+      const __m512d b1 = _mm512_fmadd_pd(a3, u2, a2);
+      const __m512d b2 = _mm512_fmadd_pd(_mm512_set1_pd(c[10]), u2, a4);
+      const __m512d y = _mm512_fmadd_pd(b2, u8, _mm512_fmadd_pd(b1, u4, b0));
+      const __m512d up = _mm512_roundscale_pd(y, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+      const __m512d gap = _mm512_sub_pd(up, y);
+      near = __mmask8((_mm512_cmp_pd_mask(gap, tolerance, _CMP_LT_OQ) |
+                       _mm512_cmp_pd_mask(gap, one_minus_tolerance, _CMP_GT_OQ)) &
+                      ~power_of_two);
+      const __m256i within = _mm256_mask_mov_epi32(
+          _mm256_add_epi32(_mm512_cvtpd_epi32(up), minus_one), power_of_two, minus_one);
+      idx = _mm256_add_epi32(_mm256_sll_epi32(e, scale_shift), within);
+    } else {
+      idx = _mm256_sra_epi32(_mm256_mask_add_epi32(e, power_of_two, e, minus_one), down_shift);
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(index + i), idx);
+    const int bad = int(regular != 0xFF);
+    redo[g] = std::uint8_t(bad | int(near != 0));
+    any_redo |= redo[g];
+    irregular |= bad;
+  }
+
+  // Pass 2.
+  if (any_redo) {
+    for (std::size_t g = 0; g * 8 < whole; ++g) {
+      if (redo[g]) index_portable(x + g * 8, 8, p, index + g * 8);
+    }
+  }
+  if (whole < n) {
+    index_portable(x + whole, n - whole, p, index + whole);
+    for (std::size_t i = whole; i < n; ++i) {
+      irregular |= int(!(x[i] >= 0x1p-1022 && x[i] < __builtin_inf()));
+    }
+  }
+  if (irregular) return false;
+
+  // Pass 3: all values positive, finite and normal.
+  __m512d vmin = inf, vmax = _mm512_setzero_pd(), hi = _mm512_setzero_pd(), lo = _mm512_setzero_pd();
+  __m256i pmin = _mm256_set1_epi32(0x7FFFFFFF), pmax = _mm256_set1_epi32(-0x7FFFFFFF - 1);
+  for (std::size_t i = 0; i < whole; i += 8) {
+    const __m512d v = _mm512_loadu_pd(x + i);
+    const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(index + i));
+    vmin = _mm512_min_pd(vmin, v);
+    vmax = _mm512_max_pd(vmax, v);
+    const __m512d t = _mm512_add_pd(hi, v);  // TwoSum per lane
+    const __m512d bp = _mm512_sub_pd(t, hi);
+    lo = _mm512_add_pd(lo, _mm512_add_pd(_mm512_sub_pd(hi, _mm512_sub_pd(t, bp)), _mm512_sub_pd(v, bp)));
+    hi = t;
+    pmin = _mm256_min_epi32(pmin, idx);
+    pmax = _mm256_max_epi32(pmax, idx);
+  }
+  alignas(64) double lmin[8], lmax[8], lhi[8], llo[8];
+  alignas(32) std::int32_t a[8], b[8];
+  _mm512_store_pd(lmin, vmin);
+  _mm512_store_pd(lmax, vmax);
+  _mm512_store_pd(lhi, hi);
+  _mm512_store_pd(llo, lo);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(a), pmin);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(b), pmax);
+  s = SketchBlockSummary{};
+  s.by_class[kPositive] = n;
+  s.min = __builtin_inf();
+  s.max = -__builtin_inf();
+  s.positive_min_index = s.negative_min_index = 0x7FFFFFFF;
+  s.positive_max_index = s.negative_max_index = -0x7FFFFFFF - 1;
+  auto add = [&](double v) {
+    const double t = s.sum_hi + v;
+    const double bp = t - s.sum_hi;
+    s.sum_lo += (s.sum_hi - (t - bp)) + (v - bp);
+    s.sum_hi = t;
+  };
+  for (int l = 0; l < 8; ++l) {
+    s.min = lmin[l] < s.min ? lmin[l] : s.min;
+    s.max = lmax[l] > s.max ? lmax[l] : s.max;
+    add(lhi[l]);
+    s.sum_lo += llo[l];
+    s.positive_min_index = a[l] < s.positive_min_index ? a[l] : s.positive_min_index;
+    s.positive_max_index = b[l] > s.positive_max_index ? b[l] : s.positive_max_index;
+  }
+  for (std::size_t i = whole; i < n; ++i) {
+    s.min = x[i] < s.min ? x[i] : s.min;
+    s.max = x[i] > s.max ? x[i] : s.max;
+    add(x[i]);
+    s.positive_min_index = index[i] < s.positive_min_index ? index[i] : s.positive_min_index;
+    s.positive_max_index = index[i] > s.positive_max_index ? index[i] : s.positive_max_index;
+  }
+  return true;
+}
+#endif
+
+}  // namespace
+
+void sketch_block(const double* x, std::size_t n, const SketchIndexParams& p, std::int32_t* index,
+                  std::uint8_t* cls, SketchBlockSummary& summary) {
+  SketchBlockSummary s{};
+#if defined(DRIFTLINE_KERNEL_AVX512)
+  if (sketch_block_avx512(x, n, p, index, s)) {  // all positive: cls[] is not needed
+    summary = s;
+    return;
+  }
+#else
+  index_portable(x, n, p, index);
+#endif
+  s = SketchBlockSummary{};
+  summarize_portable(x, n, s);
+  for (std::size_t i = 0; i < n; ++i) cls[i] = class_of(x[i]);
+  index_extremes(index, cls, n, s);
+  summary = s;
+}
+
+}  // namespace DRIFTLINE_KERNEL_NS
+}  // namespace kernels
+}  // namespace driftline
