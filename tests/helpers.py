@@ -34,3 +34,37 @@ def crc32c(data: bytes) -> int:
 def reseal(blob: bytes) -> bytes:
     """Recomputes a blob's trailing checksum, so a test reaches the checks behind it."""
     return blob[:-4] + (crc32c(blob[:-4])).to_bytes(4, "little")
+
+
+def exact_bucket_index(x: float, scale: int) -> int:
+    """OpenTelemetry bucket index of x > 0 at `scale`, computed exactly.
+
+    Bucket i holds (2^(i/2^s), 2^((i+1)/2^s)], so i = ceil(2^s * log2 x) - 1.
+    Writing x = M * 2^E with an odd integer M:
+    - M == 1 (a power of two): 2^s * log2 x is the integer E * 2^s, so x is the
+      inclusive upper edge of bucket E * 2^s - 1 (at scale < 0: (E - 1) >> -s).
+    - scale < 0: the scale-0 index shifted right by -s (floor division).
+    - 0 <= scale <= 8: 2^s * log2 x = log2(M^(2^s)) + E * 2^s, and M^(2^s) is an
+      odd integer > 1, never a power of two, so the ceiling is its bit length.
+    - larger scales (M^(2^s) gets huge): 2^s * log2 x is irrational and is
+      evaluated with mpmath at 80 digits; it is asserted to lie more than 1e-40
+      from an integer, so its ceiling is certain.
+    """
+    mantissa, denominator = x.as_integer_ratio()
+    e = -(denominator.bit_length() - 1)
+    while mantissa % 2 == 0:
+        mantissa //= 2
+        e += 1
+    if mantissa == 1:
+        return (e * 2**scale - 1) if scale >= 0 else (e - 1) >> -scale
+    if scale < 0:
+        return exact_bucket_index(x, 0) >> -scale
+    if scale <= 8:
+        return (mantissa ** (2**scale)).bit_length() + e * 2**scale - 1
+    import mpmath
+
+    with mpmath.workdps(80):
+        y = mpmath.log(mpmath.mpf(mantissa), 2) * 2**scale + e * 2**scale
+        ceiling = int(mpmath.ceil(y))
+        assert ceiling - y > mpmath.mpf("1e-40") and y - (ceiling - 1) > mpmath.mpf("1e-40")
+    return ceiling - 1

@@ -458,10 +458,19 @@ QuantileSketch QuantileSketch::from_bytes(const std::uint8_t* data, std::size_t 
     if (!(std::isfinite(s.min) && std::isfinite(s.max) && s.min <= s.max)) {
       throw decode_error("min and max must be finite with min <= max");
     }
-    if ((!s.positive.empty() && !(s.max > 0)) || (!s.negative.empty() && !(s.min < 0)) ||
-        (s.zero > 0 && !(s.min <= 0 && s.max >= 0))) {
-      throw decode_error("min and max contradict the buckets");
-    }
+    // The extremes must sit in the outermost occupied buckets (or be zero).
+    auto bucket_of = [&](double v) {
+      return v == 0.0 ? std::int64_t(0) : std::int64_t(mapping.index(std::fabs(v)));
+    };
+    const bool min_ok = !s.negative.empty()
+                            ? (s.min < 0 && bucket_of(s.min) == s.negative.hi())
+                            : s.zero > 0 ? s.min == 0.0
+                                         : (s.min > 0 && bucket_of(s.min) == s.positive.lo());
+    const bool max_ok = !s.positive.empty()
+                            ? (s.max > 0 && bucket_of(s.max) == s.positive.hi())
+                            : s.zero > 0 ? s.max == 0.0
+                                         : (s.max < 0 && bucket_of(s.max) == s.negative.lo());
+    if (!min_ok || !max_ok) throw decode_error("min and max contradict the buckets");
   }
   const std::uint64_t specials[] = {s.nan, s.positive_inf, s.negative_inf};
   for (std::uint64_t c : specials) accumulate(c);

@@ -98,11 +98,11 @@ void summarize_portable(const double* x, std::size_t n, SketchBlockSummary& s) {
     zero += (v == 0.0) ? 1u : 0u;
     neg += (v < 0.0 && v != -__builtin_inf()) ? 1u : 0u;
   }
-  const std::size_t whole = n - n % kLanes;
   for (std::size_t i = 0; i < n; i += kLanes) {
     for (std::size_t l = 0; l < kLanes; ++l) {
-      const double v = (i + l < n) ? x[i + l] : 0.0;
-      const bool finite = (v == v) && v != __builtin_inf() && v != -__builtin_inf();
+      const bool present = i + l < n;  // the last group may be partial
+      const double v = present ? x[i + l] : 0.0;
+      const bool finite = present && (v == v) && v != __builtin_inf() && v != -__builtin_inf();
       const double f = finite ? v : 0.0;
       lane_min[l] = (finite && v < lane_min[l]) ? v : lane_min[l];
       lane_max[l] = (finite && v > lane_max[l]) ? v : lane_max[l];
@@ -112,7 +112,6 @@ void summarize_portable(const double* x, std::size_t n, SketchBlockSummary& s) {
       lane_hi[l] = t;
     }
   }
-  (void)whole;
   s.by_class[kNaN] = nan;
   s.by_class[kPositiveInf] = pinf;
   s.by_class[kNegativeInf] = ninf;

@@ -52,6 +52,12 @@ class QuantileSketch(_core.QuantileSketch):
         scale: Optional[int] = None,
     ) -> None:
         if scale is None:
+            if isinstance(relative_accuracy, (str, bytes)) or not isinstance(
+                relative_accuracy, (int, float, np.floating, np.integer)
+            ):
+                raise TypeError(
+                    f"relative_accuracy must be real number, got {type(relative_accuracy).__name__}"
+                )
             scale = _core.QuantileSketch.scale_for_accuracy(float(relative_accuracy))
         super().__init__(operator.index(scale), operator.index(max_buckets))
 

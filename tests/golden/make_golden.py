@@ -27,6 +27,10 @@ def main() -> None:
     edges.fill(GOLDEN_VALUES)
     (HERE / "histogram_edges_v1.bin").write_bytes(edges.to_bytes())
 
+    sketch = dl.QuantileSketch(0.01)
+    sketch.fill([1000.0, 1.5, -2.0, 0.0, 0.001, 3.0, -0.5, float("nan"), float("inf")])
+    (HERE / "quantile_sketch_v1.bin").write_bytes(sketch.to_bytes())
+
 
 if __name__ == "__main__":
     main()
