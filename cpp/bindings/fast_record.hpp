@@ -7,6 +7,9 @@
 
 #include <pybind11/pybind11.h>
 
+#include <exception>
+#include <new>
+
 namespace driftline::bindings {
 
 namespace py = pybind11;
@@ -15,13 +18,21 @@ template <typename T>
 PyObject* record_one(PyObject* self, PyObject* arg) noexcept {
   const double value = PyFloat_AsDouble(arg);
   if (value == -1.0 && PyErr_Occurred()) return nullptr;
-  try {
-    py::cast<T&>(py::handle(self)).record(value);
-  } catch (py::error_already_set& e) {
-    e.restore();
+  // The descriptor guarantees `self` is an instance of the bound class (or a
+  // Python subclass of it); driftline's classes have exactly one pybind11 base,
+  // so the instance's first value slot is the T, once __init__ has built it.
+  auto* instance = reinterpret_cast<py::detail::instance*>(self);
+  const py::detail::value_and_holder slot = instance->get_value_and_holder();
+  if (!slot.holder_constructed()) {
+    PyErr_SetString(PyExc_TypeError, "record() on an object whose __init__ was not called");
     return nullptr;
+  }
+  try {
+    static_cast<T*>(slot.value_ptr())->record(value);
+  } catch (const std::bad_alloc&) {
+    return PyErr_NoMemory();
   } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_TypeError, e.what());
+    PyErr_SetString(PyExc_RuntimeError, e.what());
     return nullptr;
   }
   Py_RETURN_NONE;

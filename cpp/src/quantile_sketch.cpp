@@ -45,6 +45,7 @@ QuantileSketch::QuantileSketch(int scale, std::uint32_t max_buckets)
   ExponentMapping::at(scale);  // validates the scale
   check_max_buckets(max_buckets);
   state_.scale = scale;
+  state_.mapping = &ExponentMapping::at(scale);
   state_.min = kInf;
   state_.max = -kInf;
 }
@@ -91,6 +92,7 @@ void QuantileSketch::downscale(State& s, int by) {
   s.positive.downscale(by);
   s.negative.downscale(by);
   s.scale -= by;
+  s.mapping = &ExponentMapping::at(s.scale);
 }
 
 void QuantileSketch::add_sum(State& s, double hi, double lo) {
@@ -123,7 +125,12 @@ void QuantileSketch::record(double value) {
     return;
   }
   const bool negative = value < 0.0;
-  std::int32_t index = ExponentMapping::at(s.scale).index(std::fabs(value));
+  std::int32_t index = s.mapping->index(std::fabs(value));
+  BucketStore& occupied = negative ? s.negative : s.positive;
+  if (index >= occupied.lo() && index <= occupied.hi()) {  // the common case: no growth
+    occupied.add(index, 1);
+    return;
+  }
   const int by = negative ? downscale_needed(s, 1, 0, index, index)
                           : downscale_needed(s, index, index, 1, 0);
   if (by > 0) {
@@ -233,6 +240,7 @@ void QuantileSketch::reset() {
   std::lock_guard<std::mutex> lock(mutex_);
   state_ = State();
   state_.scale = requested_scale_;
+  state_.mapping = &ExponentMapping::at(requested_scale_);
   state_.min = kInf;
   state_.max = -kInf;
 }
@@ -411,6 +419,7 @@ QuantileSketch QuantileSketch::from_bytes(const std::uint8_t* data, std::size_t 
   QuantileSketch sketch(requested, max_buckets);
   State& s = sketch.state_;
   s.scale = scale;
+  s.mapping = &ExponentMapping::at(scale);
   s.zero = r.u64("zero count");
   s.nan = r.u64("nan count");
   s.positive_inf = r.u64("+inf count");

@@ -108,6 +108,7 @@ class QuantileSketch {
  private:
   struct State {
     int scale = 0;
+    const ExponentMapping* mapping = nullptr;  // ExponentMapping::at(scale), cached
     BucketStore positive, negative;
     std::uint64_t zero = 0, nan = 0, positive_inf = 0, negative_inf = 0;
     double min, max, sum_hi = 0.0, sum_lo = 0.0;
