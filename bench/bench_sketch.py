@@ -61,7 +61,7 @@ def test_fill_kll(benchmark: Any, latencies: np.ndarray) -> None:
         return s
 
     sketch = benchmark(fill)
-    assert sketch.get_n() == latencies.size
+    assert sketch.n == latencies.size
     # KLL's guarantee is on rank (~1.3% at k=200), not on value: check the rank.
     rank = np.mean(latencies <= sketch.get_quantile(0.99))
     assert abs(rank - 0.99) < 0.02
