@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   driftline::bindings::register_axis(m);
   driftline::bindings::register_histogram(m);
   driftline::bindings::register_sketch(m);
+  driftline::bindings::register_drift(m);
 }

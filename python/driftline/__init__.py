@@ -7,6 +7,21 @@ from __future__ import annotations
 
 from ._core import AxisMismatchError, DecodeError, active_simd, select_simd, simd_variants
 from .axis import Axis, Edges, Uniform
+from .drift import (
+    BinnedKSResult,
+    BinnedWassersteinResult,
+    Chi2Result,
+    KSResult,
+    chi2,
+    hellinger,
+    js_distance,
+    ks,
+    ks_binned,
+    psi,
+    psi_threshold,
+    wasserstein,
+    wasserstein_binned,
+)
 from .histogram import Histogram
 from .sketch import QuantileSketch
 
@@ -14,6 +29,19 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Axis",
+    "BinnedKSResult",
+    "BinnedWassersteinResult",
+    "Chi2Result",
+    "KSResult",
+    "chi2",
+    "hellinger",
+    "js_distance",
+    "ks",
+    "ks_binned",
+    "psi",
+    "psi_threshold",
+    "wasserstein",
+    "wasserstein_binned",
     "AxisMismatchError",
     "DecodeError",
     "Edges",
