@@ -131,15 +131,18 @@ class KSResult:
 
 
 def _sample(values: npt.ArrayLike, what: str, nan_policy: str) -> np.ndarray:
-    arr = _numeric(values, what)
-    nan = np.isnan(arr)
-    if nan.any():
+    """A sorted float64 copy without NaN (numpy sorts NaN last, so one look finds them)."""
+    ordered = np.sort(_numeric(values, what))
+    nan_count = 0
+    if ordered.size and np.isnan(ordered[-1]):
+        first_nan = int(np.searchsorted(ordered, np.nan))
+        nan_count = ordered.size - first_nan
         if nan_policy == "raise":
-            raise ValueError(f"{what} contains {int(nan.sum())} NaN values; pass nan_policy='omit' to drop them")
-        arr = arr[~nan]
-    if arr.size == 0:
-        raise ValueError(f"{what} is empty" + (" after dropping NaN" if nan.any() else ""))
-    return np.sort(arr)
+            raise ValueError(f"{what} contains {nan_count} NaN values; pass nan_policy='omit' to drop them")
+        ordered = ordered[:first_nan]
+    if ordered.size == 0:
+        raise ValueError(f"{what} is empty" + (" after dropping NaN" if nan_count else ""))
+    return ordered
 
 
 def ks(
