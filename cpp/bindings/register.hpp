@@ -11,5 +11,6 @@ void register_axis(pybind11::module_& m);
 void register_histogram(pybind11::module_& m);
 void register_sketch(pybind11::module_& m);
 void register_drift(pybind11::module_& m);
+void register_window(pybind11::module_& m);
 
 }  // namespace driftline::bindings

@@ -239,6 +239,21 @@ void cumulative_counts(const double* x, std::size_t n, const double* edges, std:
   }
 }
 
+std::size_t run_end(const double* t, std::size_t begin, std::size_t end, double lo, double hi) {
+  std::size_t j = begin;
+#if defined(DRIFTLINE_KERNEL_AVX512)
+  const __m512d vlo = _mm512_set1_pd(lo), vhi = _mm512_set1_pd(hi);
+  for (; j + 8 <= end; j += 8) {
+    const __m512d x = _mm512_loadu_pd(t + j);
+    // Ordered compares: NaN is never inside.
+    const __mmask8 inside = _mm512_cmp_pd_mask(x, vlo, _CMP_GE_OQ) & _mm512_cmp_pd_mask(x, vhi, _CMP_LT_OQ);
+    if (inside != 0xFF) return j + std::size_t(__builtin_ctz(unsigned(~inside) & 0xFFu));
+  }
+#endif
+  while (j < end && t[j] >= lo && t[j] < hi) ++j;
+  return j;
+}
+
 }  // namespace DRIFTLINE_KERNEL_NS
 }  // namespace kernels
 }  // namespace driftline

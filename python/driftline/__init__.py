@@ -24,6 +24,7 @@ from .drift import (
 )
 from .histogram import Histogram
 from .sketch import QuantileSketch
+from .window import Window
 
 __version__ = "0.1.0"
 
@@ -47,6 +48,7 @@ __all__ = [
     "Edges",
     "Histogram",
     "QuantileSketch",
+    "Window",
     "Uniform",
     "active_simd",
     "select_simd",

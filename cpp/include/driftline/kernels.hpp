@@ -71,6 +71,9 @@ struct Kernels {
   //    the block. n is at most kSketchBlock.
   void (*sketch_block)(const double* x, std::size_t n, const SketchIndexParams& p,
                        std::int32_t* index, std::uint8_t* cls, SketchBlockSummary& summary);
+  //  - run_end returns the first index in [begin, end) whose t is not in
+  //    [lo, hi) (NaN never is), or end.
+  std::size_t (*run_end)(const double* t, std::size_t begin, std::size_t end, double lo, double hi);
 };
 
 inline constexpr std::size_t kSketchBlock = 1024;

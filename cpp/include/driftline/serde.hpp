@@ -33,12 +33,14 @@ namespace driftline {
 enum class ObjectType : std::uint16_t {
   histogram = 1,
   quantile_sketch = 2,
+  window = 3,
 };
 
 inline const char* object_type_name(std::uint16_t type) {
   switch (type) {
     case 1: return "Histogram";
     case 2: return "QuantileSketch";
+    case 3: return "Window";
     default: return "unknown";
   }
 }
@@ -85,6 +87,12 @@ class ByteReader {
     return v;
   }
   std::size_t remaining() const noexcept { return size_ - pos_; }
+  // The unread bytes start here; skip() moves past `count` of them (checked).
+  const std::uint8_t* cursor() const noexcept { return data_ + pos_; }
+  void skip(std::size_t count, const char* what) {
+    if (count > remaining()) throw decode_error(std::string("truncated while reading ") + what);
+    pos_ += count;
+  }
   // Throws unless `count` items of `item_size` bytes are still available; call
   // before allocating for them, so a forged count cannot trigger a huge allocation.
   void require(std::uint64_t count, std::size_t item_size, const char* what) const {

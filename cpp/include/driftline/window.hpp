@@ -1,0 +1,313 @@
+// driftline/window.hpp -- an event-time ring of mergeable objects.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "driftline/errors.hpp"
+#include "driftline/histogram.hpp"
+#include "driftline/kernels.hpp"
+#include "driftline/quantile_sketch.hpp"
+#include "driftline/serde.hpp"
+
+namespace driftline {
+
+// Everything a slot object has counted (NaN and infinities included).
+inline std::uint64_t values_in(const Histogram& h) { return h.total(); }
+inline std::uint64_t values_in(const QuantileSketch& s) {
+  return s.count() + s.nan_count() + s.positive_inf_count() + s.negative_inf_count();
+}
+
+// Window<T>: `length` time slots of `width` seconds, each a T (Histogram or
+// QuantileSketch) built from one prototype, filled by event time.
+//
+// Semantics. Slot k holds the events with floor(t / width) == k. The ring is
+// driven by the clock only: `now` (passed to every call) moves the head slot
+// h = max over calls of floor(now / width) forward, never back; the ring holds
+// slots h - length + 1 .. h, plus one look-ahead slot h + 1 for events slightly
+// ahead of this host's clock. An event with
+//   k > h + 1              is counted in future() and dropped (a timestamp in
+//                          the wrong unit cannot wipe the ring);
+//   k < h - length + 1     is counted in late() and dropped;
+//   otherwise              is added to slot k.
+// Slots that leave the ring as the head advances are reset and their values
+// counted in expired(). Advancing is O(min(gap, length)). So at every moment
+// total() == (values in the slots) + late() + future() + expired(): nothing is
+// lost without a count. A clock that goes backwards moves nothing.
+//
+// Thread safety: every member may be called concurrently (one mutex; batch
+// fills hold it for the batch). Memory: (length + 1) prototypes, fixed.
+template <typename T>
+class Window {
+ public:
+  static constexpr std::uint32_t max_length = 1u << 20;
+  static constexpr std::size_t kPiece = 16384;
+
+  // Throws std::invalid_argument for width <= 0 or not finite, or length
+  // outside 1 .. max_length. The prototype's contents are ignored (reset).
+  Window(const T& prototype, double width, std::int64_t length) : prototype_(prototype) {
+    if (!(width > 0.0) || !std::isfinite(width)) {
+      throw std::invalid_argument("width must be a positive, finite number of seconds, got " +
+                                  std::to_string(width));
+    }
+    if (length < 1 || length > std::int64_t(max_length)) {
+      throw std::invalid_argument("length must be between 1 and " + std::to_string(max_length) +
+                                  " slots, got " + std::to_string(length));
+    }
+    prototype_.reset();
+    width_ = width;
+    length_ = std::uint32_t(length);
+    slots_.assign(std::size_t(length_) + 1, prototype_);
+  }
+
+  Window(const Window& other) : prototype_(other.prototype()) {
+    std::lock_guard<std::mutex> lock(other.mutex_);
+    copy_from(other);
+  }
+
+  double width() const noexcept { return width_; }
+  std::uint32_t length() const noexcept { return length_; }
+  const T& prototype() const noexcept { return prototype_; }
+
+  // Adds n values, all at time t.
+  void fill(const double* values, std::size_t n, double t, double now) {
+    check_time(t, "timestamp");
+    check_time(now, "clock reading");
+    std::lock_guard<std::mutex> lock(mutex_);
+    advance(now);
+    total_ += n;
+    add_run(slot_of(t), values, n);
+  }
+
+  // Adds n values with per-value timestamps t[0..n), all or nothing: a NaN
+  // timestamp throws std::invalid_argument and changes nothing.
+  //
+  // One pass, without the lock: runs of timestamps in one slot are found by
+  // comparing against the slot's exact edges (the SIMD-dispatched run_end
+  // kernel) and each run is filled into a private scratch object for its
+  // slot, so sorted or nearly sorted timestamps cost little more than a plain
+  // fill. Runs outside the ring as of `now` are only counted. Then, under the
+  // lock, the scratch objects are merged into their slots (or counted late,
+  // future, if the ring moved meanwhile). Scratch memory: at most one object
+  // per slot of the ring, for the duration of the call.
+  void fill(const double* values, const double* t, std::size_t n, double now) {
+    check_time(now, "clock reading");
+    std::int64_t head;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      advance(now);
+      head = head_;
+    }
+    const std::int64_t oldest = head - std::int64_t(length_) + 1;
+    std::vector<std::pair<std::int64_t, T>> scratch;  // by slot id; runs revisit few slots
+    std::uint64_t early = 0, old = 0;
+    std::size_t last_used = 0;
+    const auto run_end = active_kernels().run_end;
+    for (std::size_t i = 0; i < n;) {
+      if (std::isnan(t[i])) {
+        throw std::invalid_argument("timestamps must not be NaN (index " + std::to_string(i) + ")");
+      }
+      const std::int64_t k = slot_of(t[i]);
+      const double lo = lower_edge(k), hi = lower_edge(k + 1);
+      // A run ends at the first timestamp outside the slot's exact edges (a
+      // vectorized scan). Runs are cut at kPiece values so that reading the timestamps and
+      // filling the values stream through the caches together.
+      const std::size_t limit = std::min(n, i + kPiece);
+      const std::size_t j = run_end(t, i + 1, limit, lo, hi);
+      if (k > head + 1) {
+        early += j - i;
+      } else if (k < oldest) {
+        old += j - i;
+      } else {
+        if (last_used >= scratch.size() || scratch[last_used].first != k) {
+          last_used = 0;
+          while (last_used < scratch.size() && scratch[last_used].first != k) ++last_used;
+          if (last_used == scratch.size()) scratch.emplace_back(k, prototype_);
+        }
+        scratch[last_used].second.fill(values + i, j - i);
+      }
+      i = j;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    total_ += n;
+    future_ += early;
+    late_ += old;
+    for (auto& [k, part] : scratch) {
+      if (k > head_ + 1) {
+        future_ += count_of(part);
+      } else if (k < head_ - std::int64_t(length_) + 1) {
+        late_ += count_of(part);
+      } else {
+        slots_[position(k)].merge(part);
+      }
+    }
+  }
+
+  void record(double value, double t, double now) { fill(&value, 1, t, now); }
+
+  // Moves the head with the clock (expiring slots) without adding anything.
+  void advance_to(double now) {
+    check_time(now, "clock reading");
+    std::lock_guard<std::mutex> lock(mutex_);
+    advance(now);
+  }
+
+  // A new T merging the slots whose end lies after now - last (all slots when
+  // last is +inf), including the look-ahead slot.
+  T merged(double last, double now) {
+    check_time(now, "clock reading");
+    if (!(last >= 0.0)) throw std::invalid_argument("last must be a non-negative number of seconds");
+    std::lock_guard<std::mutex> lock(mutex_);
+    advance(now);
+    T out = prototype_;
+    for (std::int64_t k = head_ - std::int64_t(length_) + 1; k <= head_ + 1; ++k) {
+      if (std::isinf(last) || double(k + 1) * width_ > now - last) out.merge(slots_[position(k)]);
+    }
+    return out;
+  }
+
+  // (slot start time, copy) for the ring's slots, oldest first; the look-ahead
+  // slot is included only when it holds something.
+  std::vector<std::pair<double, T>> series(double now) {
+    check_time(now, "clock reading");
+    std::lock_guard<std::mutex> lock(mutex_);
+    advance(now);
+    std::vector<std::pair<double, T>> out;
+    for (std::int64_t k = head_ - std::int64_t(length_) + 1; k <= head_ + 1; ++k) {
+      const T& slot = slots_[position(k)];
+      if (k == head_ + 1 && count_of(slot) == 0) continue;
+      out.emplace_back(double(k) * width_, slot);
+    }
+    return out;
+  }
+
+  std::uint64_t total() const { return locked(total_); }
+  std::uint64_t late() const { return locked(late_); }
+  std::uint64_t future() const { return locked(future_); }
+  std::uint64_t expired() const { return locked(expired_); }
+  // The head slot id, or INT64_MIN before the first clock reading.
+  std::int64_t head() const { return locked(head_); }
+
+  // Binary payload, version 1 (object type 3 in the envelope of serde.hpp):
+  //
+  //   offset  size  field
+  //   ------  ----  ------------------------------------------------------------
+  //        0     2  object type of the slots: 1 Histogram, 2 QuantileSketch
+  //        2     2  reserved, zero
+  //        4     4  length L, 1 .. 2^20
+  //        8     8  width in seconds, finite and > 0
+  //       16     8  head slot id, int64 (INT64_MIN: no clock reading yet)
+  //       24    32  total, late, future, expired (uint64 each)
+  //       56     .  the prototype: uint32 size S, then S bytes (its own blob)
+  //        .     .  L + 1 slots, ids head - L + 1 .. head + 1: uint32 size, blob
+  //
+  // Decoding checks every nested blob, that every slot can merge with the
+  // prototype, and that total == slot contents + late + future + expired.
+  std::vector<std::uint8_t> to_bytes() const;
+  static Window from_bytes(const std::uint8_t* data, std::size_t size);
+
+ private:
+  static void check_time(double t, const char* what) {
+    if (std::isnan(t)) throw std::invalid_argument(std::string(what) + " must not be NaN");
+  }
+
+  std::int64_t slot_of(double t) const noexcept {
+    const double k = std::floor(t / width_);
+    // Far outside any ring: clamp, still classified as late or future.
+    if (k > 9.0e15) return std::int64_t(9e15);
+    if (k < -9.0e15) return std::int64_t(-9e15);
+    return std::int64_t(k);
+  }
+
+  // The least double t with slot_of(t) >= k (so slot k is [lower_edge(k),
+  // lower_edge(k + 1)) exactly, for the division-based slot_of).
+  double lower_edge(std::int64_t k) const noexcept {
+    if (k >= std::int64_t(9e15)) return std::numeric_limits<double>::infinity();
+    if (k <= std::int64_t(-9e15)) return -std::numeric_limits<double>::infinity();
+    double c = double(k) * width_;
+    while (slot_of(c) < k) c = std::nextafter(c, std::numeric_limits<double>::infinity());
+    for (double below = std::nextafter(c, -std::numeric_limits<double>::infinity()); slot_of(below) >= k;
+         below = std::nextafter(c, -std::numeric_limits<double>::infinity())) {
+      c = below;
+    }
+    return c;
+  }
+
+  std::size_t position(std::int64_t k) const noexcept {
+    const auto size = std::int64_t(length_) + 1;
+    return std::size_t(((k % size) + size) % size);
+  }
+
+  static std::uint64_t count_of(const T& slot) { return values_in(slot); }
+
+  void advance(double now) {
+    const std::int64_t target = slot_of(now);
+    if (head_ == std::numeric_limits<std::int64_t>::min()) {
+      head_ = target;
+      return;
+    }
+    if (target <= head_) return;  // a clock going backwards moves nothing
+    const std::int64_t size = std::int64_t(length_) + 1;
+    // Slots head - length + 1 .. target - length leave the ring; the look-ahead
+    // slot head + 1 stays (it becomes an ordinary slot). At most `size` resets.
+    const std::int64_t first_out = head_ - std::int64_t(length_) + 1;
+    const std::int64_t last_out = std::min(target - std::int64_t(length_), head_ + 1);
+    for (std::int64_t k = first_out; k <= last_out && k < first_out + size; ++k) {
+      T& slot = slots_[position(k)];
+      expired_ += count_of(slot);
+      slot.reset();
+    }
+    head_ = target;
+  }
+
+  // Precondition: advance() has set the head.
+  void add_run(std::int64_t k, const double* values, std::size_t n) {
+    if (k > head_ + 1) {
+      future_ += n;
+    } else if (k < head_ - std::int64_t(length_) + 1) {
+      late_ += n;
+    } else {
+      slots_[position(k)].fill(values, n);
+    }
+  }
+
+  template <typename V>
+  V locked(const V& v) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return v;
+  }
+
+  void copy_from(const Window& other) {
+    width_ = other.width_;
+    length_ = other.length_;
+    slots_ = other.slots_;
+    head_ = other.head_;
+    total_ = other.total_;
+    late_ = other.late_;
+    future_ = other.future_;
+    expired_ = other.expired_;
+  }
+
+  T prototype_;
+  double width_ = 1.0;
+  std::uint32_t length_ = 1;
+  std::vector<T> slots_;
+  std::int64_t head_ = std::numeric_limits<std::int64_t>::min();
+  std::uint64_t total_ = 0, late_ = 0, future_ = 0, expired_ = 0;
+  mutable std::mutex mutex_;
+};
+
+using HistogramWindow = Window<Histogram>;
+using SketchWindow = Window<QuantileSketch>;
+
+extern template class Window<Histogram>;
+extern template class Window<QuantileSketch>;
+
+}  // namespace driftline

@@ -1,0 +1,108 @@
+#include "driftline/window.hpp"
+
+namespace driftline {
+namespace {
+
+template <typename T>
+ObjectType object_type_of();
+template <>
+ObjectType object_type_of<Histogram>() { return ObjectType::histogram; }
+template <>
+ObjectType object_type_of<QuantileSketch>() { return ObjectType::quantile_sketch; }
+
+// Whether a decoded slot can live in a window built from `prototype`.
+bool compatible(const Histogram& prototype, const Histogram& slot) { return prototype.axis() == slot.axis(); }
+bool compatible(const QuantileSketch&, const QuantileSketch&) { return true; }  // any scales merge
+
+void put_blob(ByteWriter& w, const std::vector<std::uint8_t>& blob) {
+  w.u32(std::uint32_t(blob.size()));
+  for (std::uint8_t b : blob) w.u8(b);
+}
+
+// Decodes one nested blob (uint32 size, then the bytes) with T's own checks.
+template <typename T>
+T take_blob(ByteReader& r) {
+  const std::uint32_t length = r.u32("nested blob size");
+  r.require(length, 1, "nested blob");
+  T value = T::from_bytes(r.cursor(), length);
+  r.skip(length, "nested blob");
+  return value;
+}
+
+}  // namespace
+
+template <typename T>
+std::vector<std::uint8_t> Window<T>::to_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ByteWriter w;
+  w.u16(std::uint16_t(object_type_of<T>()));
+  w.u16(0);
+  w.u32(length_);
+  w.f64(width_);
+  w.u64(std::uint64_t(head_));
+  w.u64(total_);
+  w.u64(late_);
+  w.u64(future_);
+  w.u64(expired_);
+  put_blob(w, prototype_.to_bytes());
+  const std::int64_t first = head_ == std::numeric_limits<std::int64_t>::min()
+                                 ? 0
+                                 : head_ - std::int64_t(length_) + 1;
+  for (std::int64_t i = 0; i <= std::int64_t(length_); ++i) {
+    const std::int64_t k = first + i;
+    put_blob(w, slots_[head_ == std::numeric_limits<std::int64_t>::min() ? std::size_t(i) : position(k)].to_bytes());
+  }
+  return seal(ObjectType::window, w.bytes());
+}
+
+template <typename T>
+Window<T> Window<T>::from_bytes(const std::uint8_t* data, std::size_t size) {
+  ByteReader r = open(ObjectType::window, data, size);
+  const std::uint16_t type = r.u16("slot object type");
+  if (type != std::uint16_t(object_type_of<T>())) {
+    throw decode_error(std::string("window holds ") + object_type_name(type) + " slots, expected " +
+                       object_type_name(std::uint16_t(object_type_of<T>())));
+  }
+  if (r.u16("reserved") != 0) throw decode_error("reserved bytes are not zero");
+  const std::uint32_t length = r.u32("length");
+  const double width = r.f64("width");
+  if (length < 1 || length > max_length) throw decode_error("window length " + std::to_string(length) + " out of range");
+  if (!(width > 0.0) || !std::isfinite(width)) throw decode_error("window width must be positive and finite");
+  const auto head = std::int64_t(r.u64("head"));
+  const std::uint64_t total = r.u64("total"), late = r.u64("late"), future = r.u64("future"),
+                      expired = r.u64("expired");
+  // Each slot needs at least its 4-byte size field: refuse absurd lengths before allocating.
+  r.require(std::uint64_t(length) + 2, 4, "window slots");
+  T prototype = take_blob<T>(r);
+  Window w(prototype, width, length);
+  w.head_ = head;
+  w.total_ = total;
+  w.late_ = late;
+  w.future_ = future;
+  w.expired_ = expired;
+  const bool started = head != std::numeric_limits<std::int64_t>::min();
+  if (started && (head > std::int64_t(9e15) || head < std::int64_t(-9e15))) throw decode_error("head slot out of range");
+  std::uint64_t held = 0;
+  for (std::int64_t i = 0; i <= std::int64_t(length); ++i) {
+    T slot = take_blob<T>(r);
+    if (!compatible(w.prototype_, slot)) throw decode_error("a slot does not match the window's prototype");
+    const std::uint64_t c = count_of(slot);
+    if (!started && c != 0) throw decode_error("a window without a clock reading holds values");
+    if (held + c < held) throw decode_error("slot counts add up past 2^64 - 1");
+    held += c;
+    w.slots_[started ? w.position(head - std::int64_t(length) + 1 + i) : std::size_t(i)] = std::move(slot);
+  }
+  r.expect_end("window payload");
+  std::uint64_t accounted = held;
+  for (std::uint64_t c : {late, future, expired}) {
+    if (accounted + c < accounted) throw decode_error("counters add up past 2^64 - 1");
+    accounted += c;
+  }
+  if (accounted != total) throw decode_error("total does not equal slot contents + late + future + expired");
+  return w;
+}
+
+template class Window<Histogram>;
+template class Window<QuantileSketch>;
+
+}  // namespace driftline

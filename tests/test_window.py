@@ -1,0 +1,251 @@
+"""Windows: nothing lost, exact slot semantics, bounded memory, hostile bytes."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+import threading
+
+import numpy as np
+import pytest
+
+import driftline as dl
+from helpers import reseal
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def ring_slots(now: float, width: float, length: int) -> tuple[int, int]:
+    head = int(np.floor(now / width))
+    return head - length + 1, head + 1  # inclusive, with the look-ahead slot
+
+
+@pytest.mark.parametrize("kind", ["histogram", "sketch"])
+def test_every_event_is_accounted_for_and_merged_equals_direct(simd: str, kind: str) -> None:
+    rng = np.random.default_rng(1)
+    clock = FakeClock(50_000.0)
+    width, length = 7.5, 40
+    prototype = dl.Histogram(dl.Uniform(-3, 3, 12)) if kind == "histogram" else dl.QuantileSketch(0.01)
+    window = dl.Window(prototype, width=width, length=length, clock=clock)
+    values = rng.normal(size=100_000)
+    times = clock.now + rng.uniform(-600, 60, size=values.size)
+    times[::97] = clock.now * 1000  # milliseconds by mistake: far future
+    for chunk in np.array_split(np.arange(values.size), 37):
+        if chunk.size % 2:
+            window.fill(values[chunk], t=times[chunk])
+        else:
+            for i in chunk[:50]:
+                window.record(values[i], t=times[i])
+            window.fill(values[chunk[50:]], t=times[chunk[50:]])
+
+    first, last = ring_slots(clock.now, width, length)
+    slots = np.floor(times / width)
+    inside = (slots >= first) & (slots <= last)
+    assert window.total == values.size
+    assert window.late == int(np.count_nonzero(slots < first))
+    assert window.future == int(np.count_nonzero(slots > last))
+    assert window.expired == 0
+    in_series = sum((h.total if kind == "histogram" else h.count) for _, h in window.series())
+    assert in_series + window.late + window.future == values.size
+
+    direct = dl.Histogram(prototype.axis) if kind == "histogram" else dl.QuantileSketch(0.01)
+    direct.fill(values[inside])
+    assert window.merged() == direct
+    # A sub-range: the slots ending after now - 120 s.
+    recent = inside & ((slots + 1) * width > clock.now - 120)
+    direct_recent = dl.Histogram(prototype.axis) if kind == "histogram" else dl.QuantileSketch(0.01)
+    direct_recent.fill(values[recent])
+    assert window.merged(last=120) == direct_recent
+    # series(): oldest first, slot starts on the grid.
+    starts = [s for s, _ in window.series()]
+    assert starts == sorted(starts) and starts[0] == first * width
+
+
+def test_idle_twelve_hours_then_record() -> None:
+    clock = FakeClock(1_000.0)
+    window = dl.Window(dl.Histogram(dl.Uniform(0, 1, 4)), width=60, length=60, clock=clock)
+    window.fill(np.full(500, 0.5))
+    clock.now += 12 * 3600
+    window.record(0.25)
+    merged = window.merged()
+    assert merged.total == 1 and merged.counts[1] == 1
+    assert window.expired == 500 and window.total == 501
+
+
+def test_clock_going_backwards_loses_nothing_inside_the_ring() -> None:
+    clock = FakeClock(10_000.0)
+    window = dl.Window(dl.Histogram(dl.Uniform(0, 1, 4)), width=10, length=10, clock=clock)
+    window.fill([0.1, 0.2], t=9_995.0)
+    clock.now = 9_950.0  # 5 slots back
+    window.fill([0.3], t=10_001.0)  # inside the ring (head stays at slot 1000)
+    window.fill([0.4])  # at the clock's (earlier) now: still inside the ring
+    assert window.merged().total == 4
+    assert window.late == window.future == window.expired == 0
+
+
+def test_event_on_a_slot_boundary_goes_to_the_later_slot() -> None:
+    clock = FakeClock(1_000.0)
+    window = dl.Window(dl.Histogram(dl.Uniform(0, 1, 1)), width=10, length=10, clock=clock)
+    window.record(0.5, t=990.0)
+    window.record(0.5, t=np.nextafter(990.0, 0))
+    series = dict((start, h.total) for start, h in window.series())
+    assert series[990.0] == 1 and series[980.0] == 1
+
+
+def test_sorted_timestamps_equal_per_slot_fills(simd: str) -> None:
+    clock = FakeClock(100.0)
+    values = np.random.default_rng(2).normal(size=100_000)
+    times = np.sort(np.random.default_rng(3).uniform(0, 100, values.size))
+    times[5000:5100] = times[5000:5100][::-1]  # a locally unsorted stretch
+    times[7000] = 150.0  # one future value in the middle of a run
+    a = dl.Window(dl.Histogram(dl.Uniform(-4, 4, 16)), width=10, length=10, clock=clock)
+    a.fill(values, t=times)
+    b = dl.Window(dl.Histogram(dl.Uniform(-4, 4, 16)), width=10, length=10, clock=clock)
+    for k in range(10):
+        mask = np.floor(times / 10) == k
+        b.fill(values[mask], t=k * 10.0)
+    assert [h for _, h in a.series()] == [h for _, h in b.series()]
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def test_memory_is_flat_over_a_million_rotations() -> None:
+    clock = FakeClock(0.0)
+    window = dl.Window(dl.QuantileSketch(0.01), width=1.0, length=16, clock=clock)
+    sketch_values = np.array([1e-3, 2e-3, 5.0])
+
+    def rotate(n: int) -> None:
+        for _ in range(n):
+            clock.now += 1.0
+            window.fill(sketch_values)
+
+    rotate(100_000)
+    gc.collect()
+    before = rss_bytes()
+    rotate(1_000_000)
+    gc.collect()
+    after = rss_bytes()
+    assert window.expired == 3 * (1_100_000 - 16)
+    assert after - before < 4 * 1024 * 1024, f"RSS grew by {(after - before) / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,message",
+    [
+        ({"width": 0}, ValueError, "width must be a positive, finite"),
+        ({"width": -1}, ValueError, "width"),
+        ({"width": float("inf")}, ValueError, "width"),
+        ({"width": float("nan")}, ValueError, "width"),
+        ({"length": 0}, ValueError, "length must be between 1"),
+        ({"length": 2**21}, ValueError, "length"),
+        ({"length": 2.5}, TypeError, "integer"),
+        ({"clock": 5}, TypeError, "clock must be a callable"),
+    ],
+)
+def test_bad_configuration(kwargs: dict, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        dl.Window(dl.Histogram(dl.Uniform(0, 1, 2)), **kwargs)
+
+
+def test_bad_prototypes() -> None:
+    with pytest.raises(TypeError, match="Histogram or driftline.QuantileSketch, got list"):
+        dl.Window([1, 2])  # type: ignore[arg-type]
+    used = dl.Histogram(dl.Uniform(0, 1, 2))
+    used.record(0.5)
+    with pytest.raises(ValueError, match="must be empty"):
+        dl.Window(used)
+
+
+def test_bad_timestamps_change_nothing() -> None:
+    clock = FakeClock(100.0)
+    window = dl.Window(dl.Histogram(dl.Uniform(0, 1, 2)), width=10, length=5, clock=clock)
+    window.fill([0.5, 0.5], t=95.0)
+    before = window.to_bytes()
+    with pytest.raises(ValueError, match="NaN"):
+        window.fill([0.1, 0.2, 0.3], t=[95.0, np.nan, 95.0])
+    with pytest.raises(ValueError, match="NaN"):
+        window.record(0.1, t=float("nan"))
+    with pytest.raises(ValueError, match="one timestamp per value: 3 values, 2 timestamps"):
+        window.fill([0.1, 0.2, 0.3], t=[95.0, 96.0])
+    with pytest.raises(TypeError, match="numeric"):
+        window.fill([0.1], t=np.array(["now"]))
+    clock.now = float("nan")
+    with pytest.raises(ValueError, match="clock returned NaN"):
+        window.record(0.1)
+    assert window.to_bytes() == before
+
+
+def test_threads_fill_one_window_exactly() -> None:
+    clock = FakeClock(1_000.0)
+    window = dl.Window(dl.Histogram(dl.Uniform(-4, 4, 10)), width=1, length=100, clock=clock)
+    data = [np.random.default_rng(i).normal(size=200_000) for i in range(8)]
+    times = [np.sort(np.random.default_rng(i + 50).uniform(920, 1001, 200_000)) for i in range(8)]
+
+    def writer(i: int) -> None:
+        for v, t in zip(np.array_split(data[i], 20), np.array_split(times[i], 20)):
+            window.fill(v, t=t)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert window.total == 1_600_000
+    assert window.merged().total + window.late + window.future == 1_600_000
+
+
+def sample_windows() -> list[dl.Window]:
+    clock = FakeClock(500.0)
+    h = dl.Window(dl.Histogram(dl.Uniform(0, 1, 3)), width=10, length=3, clock=clock)
+    h.fill([0.1, 0.5, 2.0, np.nan], t=[480, 495, 505, 499])
+    h.record(0.3, t=100)
+    s = dl.Window(dl.QuantileSketch(0.05, max_buckets=16), width=2, length=2, clock=clock)
+    s.fill([1.0, 3.0, -2.0, 0.0], t=499.0)
+    empty = dl.Window(dl.Histogram(dl.Edges([0.0, 1.0])), width=1, length=1, clock=clock)
+    return [h, s, empty]
+
+
+@pytest.mark.parametrize("window", sample_windows(), ids=repr)
+def test_bytes_and_pickle_round_trip(window: dl.Window) -> None:
+    blob = window.to_bytes()
+    back = dl.Window.from_bytes(blob, clock=window._clock)
+    assert back.to_bytes() == blob
+    assert (back.total, back.late, back.future, back.expired) == (window.total, window.late, window.future, window.expired)
+    assert back.merged() == window.merged()  # reading moves both rings to the clock
+    clone = pickle.loads(pickle.dumps(window))
+    assert clone.to_bytes() == window.to_bytes()
+
+
+@pytest.mark.parametrize("window", sample_windows(), ids=repr)
+def test_every_truncation_and_bit_flip_raises_decode_error(window: dl.Window) -> None:
+    blob = window.to_bytes()
+    for size in range(len(blob)):
+        with pytest.raises(dl.DecodeError):
+            dl.Window.from_bytes(blob[:size])
+    data = bytearray(blob)
+    for i in range(0, len(data)):
+        for bit in range(8):
+            data[i] ^= 1 << bit
+            with pytest.raises(dl.DecodeError):
+                dl.Window.from_bytes(bytes(data))
+            data[i] ^= 1 << bit
+
+
+def test_forged_counters_are_rejected() -> None:
+    blob = bytearray(sample_windows()[0].to_bytes())
+    blob[16 + 24] ^= 1  # total
+    with pytest.raises(dl.DecodeError, match="total does not equal"):
+        dl.Window.from_bytes(reseal(bytes(blob)))
+    blob = bytearray(sample_windows()[0].to_bytes())
+    blob[16 + 4 : 16 + 8] = (2**20).to_bytes(4, "little")  # length: far more slots than bytes
+    with pytest.raises(dl.DecodeError):
+        dl.Window.from_bytes(reseal(bytes(blob)))
