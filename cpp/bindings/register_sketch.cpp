@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common.hpp"
 #include "convert.hpp"
 #include "driftline/quantile_sketch.hpp"
 #include "fast_record.hpp"
@@ -16,11 +17,6 @@ namespace driftline::bindings {
 namespace py = pybind11;
 
 namespace {
-
-QuantileSketch decode(const py::bytes& data) {
-  const std::string_view view = data;  // borrowed; the bytes object outlives the call
-  return QuantileSketch::from_bytes(reinterpret_cast<const std::uint8_t*>(view.data()), view.size());
-}
 
 std::uint32_t checked_max_buckets(std::int64_t max_buckets) {
   if (max_buckets < QuantileSketch::min_max_buckets || max_buckets > QuantileSketch::max_max_buckets) {
@@ -40,30 +36,10 @@ void register_sketch(py::module_& m) {
   cls.def(py::init([](int scale, std::int64_t max_buckets) {
             return QuantileSketch(scale, checked_max_buckets(max_buckets));
           }),
-          py::arg("scale"), py::arg("max_buckets"))
-      .def(py::init<const QuantileSketch&>(), py::arg("other"))
-      .def(py::init(&decode), py::arg("data"))
-      .def_static("scale_for_accuracy", &ExponentMapping::scale_for_accuracy, py::arg("accuracy"))
+          py::arg("scale"), py::arg("max_buckets"));
+  def_mergeable(cls);
+  cls.def_static("scale_for_accuracy", &ExponentMapping::scale_for_accuracy, py::arg("accuracy"))
       .def_static("relative_error_at", &ExponentMapping::relative_error_at, py::arg("scale"))
-      .def(
-          "fill",
-          [](QuantileSketch& s, py::handle values) {
-            Float64Array a = as_float64_vector(values, "values");
-            const double* p = a.data();
-            const std::size_t n = std::size_t(a.size());
-            // Safe without the GIL: `a` keeps the buffer alive and the core touches no Python object.
-            py::gil_scoped_release release;
-            s.fill(p, n);
-          },
-          py::arg("values"))
-      .def(
-          "merge",
-          [](QuantileSketch& s, const QuantileSketch& other) {
-            py::gil_scoped_release release;  // core-only work on objects kept alive by the caller
-            s.merge(other);
-          },
-          py::arg("other"))
-      .def("reset", &QuantileSketch::reset)
       .def("quantile", &QuantileSketch::quantile, py::arg("q"))
       .def(
           "quantiles",
@@ -126,16 +102,7 @@ void register_sketch(py::module_& m) {
       .def_property_readonly("sum", &QuantileSketch::sum)
       .def_property_readonly("min", &QuantileSketch::min)
       .def_property_readonly("max", &QuantileSketch::max)
-      .def_property_readonly("bucket_count", &QuantileSketch::bucket_count)
-      .def("to_bytes",
-           [](const QuantileSketch& s) {
-             const std::vector<std::uint8_t> b = s.to_bytes();
-             return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
-           })
-      .def("__eq__", [](const QuantileSketch& a, const QuantileSketch& b) { return a == b; },
-           py::is_operator())
-      .def("__ne__", [](const QuantileSketch& a, const QuantileSketch& b) { return a != b; },
-           py::is_operator());
+      .def_property_readonly("bucket_count", &QuantileSketch::bucket_count);
   add_fast_record(cls);
 }
 

@@ -4,21 +4,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "driftline/exponent_mapping.hpp"
 #include "driftline/kernels.hpp"
 
-#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
-#include <immintrin.h>
-#define DRIFTLINE_KERNEL_AVX512 1
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#endif
-
-#ifndef DRIFTLINE_KERNEL_NS
-#error "DRIFTLINE_KERNEL_NS must name the ISA variant"
-#endif
+#include "kernel_isa.hpp"
 
 namespace driftline {
 namespace kernels {
@@ -177,8 +165,8 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
   const int scale = p.scale;
   const __m512d two = _mm512_set1_pd(2.0);
   const __m512d three = _mm512_set1_pd(3.0);
-  double c[ExponentMapping::log2_degree + 1];
-  for (int j = 0; j <= ExponentMapping::log2_degree; ++j) c[j] = scale > 0 ? p.log2_coefficients[j] : 0.0;
+  double c[kLog2PolynomialDegree + 1];
+  for (int j = 0; j <= kLog2PolynomialDegree; ++j) c[j] = scale > 0 ? p.log2_coefficients[j] : 0.0;
   const __m512d tolerance = _mm512_set1_pd(p.log2_tolerance);
   const __m512d one_minus_tolerance = _mm512_set1_pd(1.0 - p.log2_tolerance);
   const __m128i scale_shift = _mm_cvtsi32_si128(scale > 0 ? scale : 0);

@@ -11,24 +11,7 @@
 
 #include "driftline/kernels.hpp"
 
-// The AVX-512 variant gets hand-written loops for the two hottest kernels; the
-// compiler's own vectorization of the portable loops below serves the others.
-// (GCC's intrinsics are gnu_inline and never emitted out of line, so including
-// them here cannot leak AVX-512 code into other translation units.)
-#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
-#include <immintrin.h>
-#define DRIFTLINE_KERNEL_AVX512 1
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which its
-// -W(maybe-)uninitialized reports at every inlined call site; a false positive.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#endif
-
-#ifndef DRIFTLINE_KERNEL_NS
-#error "DRIFTLINE_KERNEL_NS must name the ISA variant"
-#endif
+#include "kernel_isa.hpp"
 
 namespace driftline {
 namespace kernels {

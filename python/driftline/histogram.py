@@ -8,12 +8,13 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._mergeable import Mergeable
 from .axis import Axis
 
 __all__ = ["Histogram"]
 
 
-class Histogram(_core.Histogram):
+class Histogram(Mergeable, _core.Histogram):
     """Exact counts of values over an axis, with underflow, overflow and NaN slots.
 
     Semantics: bins are half-open ``[a, b)``; a value below the first edge counts
@@ -30,6 +31,8 @@ class Histogram(_core.Histogram):
     bytes. Decoding untrusted bytes raises :class:`driftline.DecodeError` for any
     malformed input and never partially applies it.
     """
+
+    _core_base = _core.Histogram
 
     def __init__(self, axis: Axis) -> None:
         if not isinstance(axis, _core.Axis):
@@ -106,64 +109,9 @@ class Histogram(_core.Histogram):
         super().merge(other)
         return self
 
-    def __iadd__(self, other: "Histogram") -> "Histogram":
-        if not isinstance(other, _core.Histogram):
-            return NotImplemented
-        return self.merge(other)
-
-    def __add__(self, other: "Histogram") -> "Histogram":
-        if not isinstance(other, _core.Histogram):
-            return NotImplemented
-        return self.copy().merge(other)
-
-    def copy(self) -> "Histogram":
-        """An independent copy (same axis, same counts)."""
-        obj = type(self).__new__(type(self))
-        _core.Histogram.__init__(obj, self)
-        return obj
-
-    def __copy__(self) -> "Histogram":
-        return self.copy()
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> "Histogram":
-        return self.copy()
-
-    # -- comparing and showing -----------------------------------------------
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, _core.Histogram):
-            return NotImplemented
-        return bool(_core.Histogram.__eq__(self, other))
-
-    def __ne__(self, other: object) -> bool:
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         slots = self.slot_counts()
         return (
             f"Histogram({self._axis.describe()}, total={int(slots.sum())}, "
             f"underflow={int(slots[0])}, overflow={int(slots[-2])}, nan={int(slots[-1])})"
         )
-
-    # -- bytes and pickling --------------------------------------------------
-    @classmethod
-    def from_bytes(cls, data: bytes) -> "Histogram":
-        """Decodes :meth:`to_bytes` output; raises :class:`driftline.DecodeError`."""
-        if isinstance(data, (bytearray, memoryview)):
-            data = bytes(data)
-        if not isinstance(data, bytes):
-            raise TypeError(f"data must be bytes, got {type(data).__name__}")
-        obj = cls.__new__(cls)
-        _core.Histogram.__init__(obj, data)
-        return obj
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (type(self), self.to_bytes()))
-
-
-def _restore(cls: type[Histogram], data: bytes) -> Histogram:
-    return cls.from_bytes(data)
-
-

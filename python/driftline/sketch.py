@@ -9,11 +9,12 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._mergeable import Mergeable
 
 __all__ = ["QuantileSketch"]
 
 
-class QuantileSketch(_core.QuantileSketch):
+class QuantileSketch(Mergeable, _core.QuantileSketch):
     """Quantiles (p50, p99, p999, ...) of a stream with a guaranteed relative error.
 
     Buckets follow OpenTelemetry's base-2 exponential histogram: at scale ``s``,
@@ -43,6 +44,8 @@ class QuantileSketch(_core.QuantileSketch):
     within ``accuracy * |exact|`` (exact for ``q = 0`` and ``q = 1``; for normal,
     not subnormal, doubles). Thread-safe; :meth:`fill` releases the GIL.
     """
+
+    _core_base = _core.QuantileSketch
 
     def __init__(
         self,
@@ -89,60 +92,9 @@ class QuantileSketch(_core.QuantileSketch):
         super().merge(other)
         return self
 
-    def __iadd__(self, other: "QuantileSketch") -> "QuantileSketch":
-        if not isinstance(other, _core.QuantileSketch):
-            return NotImplemented
-        return self.merge(other)
-
-    def __add__(self, other: "QuantileSketch") -> "QuantileSketch":
-        if not isinstance(other, _core.QuantileSketch):
-            return NotImplemented
-        return self.copy().merge(other)
-
-    def copy(self) -> "QuantileSketch":
-        obj = type(self).__new__(type(self))
-        _core.QuantileSketch.__init__(obj, self)
-        return obj
-
-    def __copy__(self) -> "QuantileSketch":
-        return self.copy()
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> "QuantileSketch":
-        return self.copy()
-
-    def __eq__(self, other: object) -> bool:
-        """Same scale, buckets, counters, min, max and sum (configuration is not compared)."""
-        if not isinstance(other, _core.QuantileSketch):
-            return NotImplemented
-        return bool(_core.QuantileSketch.__eq__(self, other))
-
-    def __ne__(self, other: object) -> bool:
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return (
             f"QuantileSketch(count={self.count}, scale={self.scale}, "
             f"accuracy={self.accuracy:.3g}, buckets={self.bucket_count}, "
             f"min={self.min:.6g}, max={self.max:.6g})"
         )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> "QuantileSketch":
-        """Decodes :meth:`to_bytes` output; raises :class:`driftline.DecodeError`."""
-        if isinstance(data, (bytearray, memoryview)):
-            data = bytes(data)
-        if not isinstance(data, bytes):
-            raise TypeError(f"data must be bytes, got {type(data).__name__}")
-        obj = cls.__new__(cls)
-        _core.QuantileSketch.__init__(obj, data)
-        return obj
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (type(self), self.to_bytes()))
-
-
-def _restore(cls: type[QuantileSketch], data: bytes) -> QuantileSketch:
-    return cls.from_bytes(data)

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "driftline/kernels.hpp"
+
 namespace driftline {
 
 // ExponentMapping: at scale s, base = 2^(2^-s) and bucket i holds the values in
@@ -64,7 +66,7 @@ class ExponentMapping {
   // within 2^s * 1.4e-9 (checked when built). A kernel may take
   // ceil(p(u)) - 1 as the in-binade index when p(u) lies more than
   // log2_tolerance() from an integer, and must use the exact tables otherwise.
-  static constexpr int log2_degree = 10;
+  static constexpr int log2_degree = kLog2PolynomialDegree;
   const double* log2_coefficients() const noexcept { return log2_coefficients_.data(); }
   double log2_tolerance() const noexcept { return log2_tolerance_; }
 

@@ -29,6 +29,9 @@ struct VariableSlotParams {
   std::uint32_t n_padded;
 };
 
+// Degree of the log2 polynomial in ExponentMapping (see exponent_mapping.hpp).
+inline constexpr int kLog2PolynomialDegree = 10;
+
 // Parameters of the exponent-bucket index (see exponent_mapping.hpp).
 struct SketchIndexParams {
   int scale;
