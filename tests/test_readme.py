@@ -1,0 +1,18 @@
+"""The README's code runs as written (its blocks, in order, in one namespace)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_python_blocks_run() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 4
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    assert namespace["window"].total == 10_000
+    assert 0.01 < namespace["dl"].psi(namespace["reference_hist"], namespace["current"]) < 0.1
