@@ -4,6 +4,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace driftline::bindings {
@@ -40,7 +42,15 @@ inline Float64Array as_float64_vector(py::handle obj, const char* what) {
     throw py::value_error(std::string(what) + " must be 1-D, got " + std::to_string(arr.ndim()) +
                           "-D with shape " + shape);
   }
-  return Float64Array::ensure(arr);
+  Float64Array out = Float64Array::ensure(arr);
+  // numpy may hand over a misaligned float64 buffer (e.g. from frombuffer with
+  // an odd offset); reading it through double* is undefined behaviour, so copy.
+  if (reinterpret_cast<std::uintptr_t>(out.data()) % alignof(double) != 0) {
+    Float64Array aligned(out.size());
+    std::memcpy(aligned.mutable_data(), out.data(), std::size_t(out.size()) * sizeof(double));
+    return aligned;
+  }
+  return out;
 }
 
 }  // namespace driftline::bindings
