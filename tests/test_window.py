@@ -249,3 +249,18 @@ def test_forged_counters_are_rejected() -> None:
     blob[16 + 4 : 16 + 8] = (2**20).to_bytes(4, "little")  # length: far more slots than bytes
     with pytest.raises(dl.DecodeError):
         dl.Window.from_bytes(reseal(bytes(blob)))
+
+
+def test_golden_file_of_version_1_still_decodes() -> None:
+    from pathlib import Path
+
+    blob = (Path(__file__).parent / "golden" / "window_histogram_v1.bin").read_bytes()
+    window = dl.Window.from_bytes(blob, clock=FakeClock(100.0))
+    # Written by tests/golden/make_golden.py: slots 9 and 10 hold one value each.
+    assert (window.total, window.late, window.future, window.expired) == (4, 1, 1, 0)
+    assert window.width == 10.0 and window.length == 2
+    assert [(start, list(h.slot_counts())) for start, h in window.series()] == [
+        (90.0, [0, 1, 0, 0, 0]),
+        (100.0, [0, 0, 1, 0, 0]),
+    ]
+    assert window.to_bytes() == blob
