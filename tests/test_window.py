@@ -256,11 +256,12 @@ def test_golden_file_of_version_1_still_decodes() -> None:
 
     blob = (Path(__file__).parent / "golden" / "window_histogram_v1.bin").read_bytes()
     window = dl.Window.from_bytes(blob, clock=FakeClock(100.0))
-    # Written by tests/golden/make_golden.py: slots 9 and 10 hold one value each.
-    assert (window.total, window.late, window.future, window.expired) == (4, 1, 1, 0)
+    # Written by tests/golden/make_golden.py: slots 9, 10 and the look-ahead 11 hold one value each.
+    assert (window.total, window.late, window.future, window.expired) == (4, 1, 0, 0)
     assert window.width == 10.0 and window.length == 2
     assert [(start, list(h.slot_counts())) for start, h in window.series()] == [
         (90.0, [0, 1, 0, 0, 0]),
         (100.0, [0, 0, 1, 0, 0]),
+        (110.0, [0, 0, 1, 0, 0]),
     ]
     assert window.to_bytes() == blob

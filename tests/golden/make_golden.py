@@ -32,7 +32,7 @@ def main() -> None:
     (HERE / "quantile_sketch_v1.bin").write_bytes(sketch.to_bytes())
 
     window = dl.Window(dl.Histogram(dl.Uniform(0, 1, 2)), width=10.0, length=2, clock=lambda: 100.0)
-    window.fill([0.25, 0.75, 0.8, 5.0], t=[95.0, 101.0, 112.0, 50.0])  # slot 9, 10, future, late
+    window.fill([0.25, 0.75, 0.8, 5.0], t=[95.0, 101.0, 112.0, 50.0])  # slots 9, 10, look-ahead 11; late
     (HERE / "window_histogram_v1.bin").write_bytes(window.to_bytes())
 
 
