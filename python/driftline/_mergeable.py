@@ -16,7 +16,7 @@ class Mergeable:
     ``__eq__`` and constructors from a copy and from bytes.
     """
 
-    _core_base: type
+    _core_base: Any  # the pybind11 class this one extends
 
     def __iadd__(self: Self, other: Any) -> Self:
         if not isinstance(other, self._core_base):

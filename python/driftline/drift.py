@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -55,8 +55,8 @@ def _cells(reference: Counts, current: Counts) -> tuple[np.ndarray, np.ndarray]:
         r = reference.slot_counts()[:-1].astype(np.float64)  # type: ignore[union-attr]
         c = current.slot_counts()[:-1].astype(np.float64)  # type: ignore[union-attr]
         return r, c
-    r = _numeric(reference, "reference")
-    c = _numeric(current, "current")
+    r = _numeric(cast(npt.ArrayLike, reference), "reference")
+    c = _numeric(cast(npt.ArrayLike, current), "current")
     if r.shape != c.shape:
         raise ValueError(f"reference and current need the same number of cells, got {r.size} and {c.size}")
     if r.size == 0:

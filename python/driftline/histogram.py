@@ -97,7 +97,7 @@ class Histogram(Mergeable, _core.Histogram):
         return part.astype(np.float64) / float(denominator)
 
     # -- combining -----------------------------------------------------------
-    def merge(self, other: "Histogram") -> "Histogram":
+    def merge(self, other: _core.Histogram) -> "Histogram":
         """Adds ``other``'s counts into this histogram and returns ``self``.
 
         Raises :class:`driftline.AxisMismatchError` (a ``ValueError``) naming both

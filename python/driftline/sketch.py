@@ -85,7 +85,7 @@ class QuantileSketch(Mergeable, _core.QuantileSketch):
         """:meth:`quantile` for each of ``qs`` (one pass over the buckets)."""
         return super().quantiles(qs)
 
-    def merge(self, other: "QuantileSketch") -> "QuantileSketch":
+    def merge(self, other: _core.QuantileSketch) -> "QuantileSketch":
         """Adds ``other``'s values into this sketch and returns ``self``; ``other`` is unchanged."""
         if not isinstance(other, _core.QuantileSketch):
             raise TypeError(f"can only merge a QuantileSketch, got {type(other).__name__}")

@@ -20,7 +20,7 @@ Slot = TypeVar("Slot", Histogram, QuantileSketch)
 Clock = Callable[[], float]
 
 
-def _wrap(core: Any, kind: type) -> Any:
+def _wrap(core: Any, kind: Any) -> Any:
     """A driftline.Histogram / driftline.QuantileSketch holding a copy of a core object."""
     obj = kind.__new__(kind)
     base = _core.Histogram if kind is Histogram else _core.QuantileSketch
