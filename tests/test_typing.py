@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import driftline
+import sys
 
 
 def test_package_type_checks() -> None:
     from mypy import api
 
-    package = Path(driftline.__file__).resolve().parent
-    files = sorted(str(p) for p in package.glob("*.py")) + [str(package / "_core.pyi")]
-    assert len(files) >= 8
     stdout, stderr, status = api.run(
-        files + ["--ignore-missing-imports", "--no-incremental", "--cache-dir=/dev/null"]
+        ["-p", "driftline", "--python-executable", sys.executable, "--ignore-missing-imports"]
+        + ["--no-incremental", "--cache-dir=/dev/null"]
     )
-    assert status == 0, f"mypy on {package}:\n{stdout}{stderr}"
-    assert f"in {len(files)} source files" in stdout
+    assert status == 0, f"mypy:\n{stdout}{stderr}"
+    # Every module and the _core stub were checked, not an empty set.
+    assert "no issues found in 8 source files" in stdout, stdout
