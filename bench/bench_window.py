@@ -26,6 +26,7 @@ def stream() -> tuple[np.ndarray, np.ndarray]:
 def test_window_fill_sorted_timestamps(benchmark: Any, stream: tuple[np.ndarray, np.ndarray]) -> None:
     benchmark.group = "1e7 values, 100 uniform bins"
     benchmark.extra_info["values"] = N
+    benchmark.extra_info["baseline"] = True
     values, times = stream
 
     def fill() -> dl.Window:

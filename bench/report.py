@@ -3,7 +3,8 @@
     python bench/report.py bench.json
 
 For each group it prints every entry's median time, values per second and its
-ratio to the driftline entry of the same group (ratio > 1: driftline is faster).
+ratio to the group's baseline: the entry marked extra_info["baseline"], else the
+driftline entry (ratio > 1: the baseline is faster).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ def main(path: str) -> None:
     print(f"machine: {machine.get('cpu', {}).get('brand_raw', platform.processor())}, "
           f"{machine.get('cpu', {}).get('count', '?')} cores, python {machine.get('python_version')}")
     print()
-    print("| group | implementation | median | values/s | driftline speed-up |")
+    print("| group | implementation | median | values/s | baseline speed-up |")
     print("|---|---|---:|---:|---:|")
     for group, entries in groups.items():
-        ours = [e for e in entries if "driftline" in e["name"]]
+        ours = [e for e in entries if e.get("extra_info", {}).get("baseline")]
+        ours = ours or [e for e in entries if "driftline" in e["name"]]
         base = ours[0]["stats"]["median"] if ours else None
         for e in sorted(entries, key=lambda e: e["stats"]["median"]):
             median = e["stats"]["median"]
