@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._convert import numeric_vector
 
 __all__ = ["Axis", "Uniform", "Edges"]
 
@@ -94,7 +95,7 @@ class Edges(Axis):
         bins = operator.index(bins)
         if bins < 1:
             raise ValueError(f"bins must be at least 1, got {bins}")
-        values = _numeric_vector(sample, "sample")
+        values = numeric_vector(sample, "sample")
         values = values[~np.isnan(values)]
         if values.size == 0:
             raise ValueError("sample has no non-NaN values to take quantiles of")
@@ -105,17 +106,6 @@ class Edges(Axis):
             edges = np.append(edges, edges[0])
         edges[-1] = np.nextafter(edges[-1], np.inf)
         return cls(edges)
-
-
-def _numeric_vector(values: npt.ArrayLike, what: str) -> "np.ndarray[Any, np.dtype[np.float64]]":
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{what} must be numeric (bool, integer or floating point), got dtype {arr.dtype}"
-        )
-    if arr.ndim != 1:
-        raise ValueError(f"{what} must be 1-D, got {arr.ndim}-D with shape {arr.shape}")
-    return arr.astype(np.float64, copy=False)
 
 
 def _restore_axis(kind: str, edges: list[float]) -> Axis:

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._convert import numeric_vector
 from .histogram import Histogram
 
 __all__ = [
@@ -55,25 +56,10 @@ def _cells(reference: Counts, current: Counts) -> tuple[np.ndarray, np.ndarray]:
         r = reference.slot_counts()[:-1].astype(np.float64)  # type: ignore[union-attr]
         c = current.slot_counts()[:-1].astype(np.float64)  # type: ignore[union-attr]
         return r, c
-    r = _numeric(cast(npt.ArrayLike, reference), "reference")
-    c = _numeric(cast(npt.ArrayLike, current), "current")
-    if r.shape != c.shape:
-        raise ValueError(f"reference and current need the same number of cells, got {r.size} and {c.size}")
-    if r.size == 0:
-        raise ValueError("need at least one cell")
-    for name, v in (("reference", r), ("current", c)):
-        if not np.all(np.isfinite(v)) or np.any(v < 0):
-            raise ValueError(f"{name} counts must be finite and non-negative")
+    # Lengths, signs and finiteness are checked by the core, with the same messages.
+    r = numeric_vector(cast(npt.ArrayLike, reference), "reference")
+    c = numeric_vector(cast(npt.ArrayLike, current), "current")
     return r, c
-
-
-def _numeric(values: npt.ArrayLike, what: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{what} must be numeric (bool, integer or floating point), got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"{what} must be 1-D, got {arr.ndim}-D with shape {arr.shape}")
-    return arr.astype(np.float64, copy=False)
 
 
 def psi(reference: Counts, current: Counts, smoothing: float = 0.5, *, strict: bool = False) -> float:
@@ -132,7 +118,7 @@ class KSResult:
 
 def _sample(values: npt.ArrayLike, what: str, nan_policy: str) -> np.ndarray:
     """A sorted float64 copy without NaN (numpy sorts NaN last, so one look finds them)."""
-    ordered = np.sort(_numeric(values, what))
+    ordered = np.sort(numeric_vector(values, what))
     nan_count = 0
     if ordered.size and np.isnan(ordered[-1]):
         first_nan = int(np.searchsorted(ordered, np.nan))
