@@ -195,7 +195,7 @@ BinnedKsResult ks_binned(const std::vector<double>& reference, const std::vector
   }
   const double m = std::max(rt, ct), n = std::min(rt, ct);
   const double pvalue = kolmogorov_sf(std::int64_t(std::nearbyint(m * n / (m + n))), statistic);
-  return {statistic, std::max(bound, statistic), pvalue};
+  return {statistic, bound, pvalue};  // bound >= statistic: left edges never exceed right ones
 }
 
 double wasserstein(const double* a, std::size_t n1, const double* b, std::size_t n2) {

@@ -19,7 +19,7 @@ namespace driftline {
 // serialize only for O(bins) per call and totals are exact. (Axes wider than
 // 1021 bins fold in per block of 2048 values instead; a snapshot taken during
 // such a fill may see part of it.)
-// Memory: 8 * (bins + 3) bytes of counts, plus a transient 2 * that per fill
+// Memory: 8 * (bins + 3) bytes of counts, plus a transient 3 * that per fill
 // call for bins <= 1021 (interleaved counters), none for larger axes.
 //
 // Binary payload, version 1 (inside the envelope of serde.hpp, object type 1):
