@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   driftline::bindings::register_sketch(m);
   driftline::bindings::register_drift(m);
   driftline::bindings::register_window(m);
+  driftline::bindings::register_monitor(m);
 }

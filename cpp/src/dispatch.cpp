@@ -19,6 +19,7 @@ namespace kernels {
   void sketch_block(const double*, std::size_t, const SketchIndexParams&, std::int32_t*,      \
                     std::uint8_t*, SketchBlockSummary&);                                      \
   std::size_t run_end(const double*, std::size_t, std::size_t, double, double);               \
+  void extremes(const double*, std::size_t, double*, double*);                                \
   }
 
 DRIFTLINE_DECLARE_VARIANT(scalar)
@@ -32,14 +33,14 @@ namespace {
 
 const Kernels kScalar{"scalar", &scalar::uniform_slots, &scalar::variable_slots,
                           &scalar::cumulative_counts, &scalar::sketch_block,
-                          &scalar::run_end};
+                          &scalar::run_end, &scalar::extremes};
 #if defined(DRIFTLINE_HAVE_X86_VARIANTS)
 const Kernels kAvx2{"avx2", &avx2::uniform_slots, &avx2::variable_slots,
                           &avx2::cumulative_counts, &avx2::sketch_block,
-                          &avx2::run_end};
+                          &avx2::run_end, &avx2::extremes};
 const Kernels kAvx512{"avx512", &avx512::uniform_slots, &avx512::variable_slots,
                           &avx512::cumulative_counts, &avx512::sketch_block,
-                          &avx512::run_end};
+                          &avx512::run_end, &avx512::extremes};
 #endif
 
 // Variants usable on this CPU, best last.

@@ -237,6 +237,44 @@ std::size_t run_end(const double* t, std::size_t begin, std::size_t end, double 
   return j;
 }
 
+void extremes(const double* x, std::size_t n, double* lo, double* hi) {
+  std::size_t i = 0;
+  double l = *lo, h = *hi;
+#if defined(DRIFTLINE_KERNEL_AVX512)
+  // min_pd(a, b) is a < b ? a : b, so a NaN in x (first operand) never wins.
+  __m512d vl0 = _mm512_set1_pd(l), vl1 = vl0, vh0 = _mm512_set1_pd(h), vh1 = vh0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512d a = _mm512_loadu_pd(x + i), b = _mm512_loadu_pd(x + i + 8);
+    vl0 = _mm512_min_pd(a, vl0);
+    vl1 = _mm512_min_pd(b, vl1);
+    vh0 = _mm512_max_pd(a, vh0);
+    vh1 = _mm512_max_pd(b, vh1);
+  }
+  l = _mm512_reduce_min_pd(_mm512_min_pd(vl0, vl1));
+  h = _mm512_reduce_max_pd(_mm512_max_pd(vh0, vh1));
+#else
+  // Independent lanes without data-dependent branches; NaN compares false.
+  constexpr std::size_t kLanes = 4;
+  double ls[kLanes] = {l, l, l, l}, hs[kLanes] = {h, h, h, h};
+  for (; i + kLanes <= n; i += kLanes) {
+    for (std::size_t k = 0; k < kLanes; ++k) {
+      ls[k] = x[i + k] < ls[k] ? x[i + k] : ls[k];
+      hs[k] = x[i + k] > hs[k] ? x[i + k] : hs[k];
+    }
+  }
+  for (std::size_t k = 0; k < kLanes; ++k) {
+    l = ls[k] < l ? ls[k] : l;
+    h = hs[k] > h ? hs[k] : h;
+  }
+#endif
+  for (; i < n; ++i) {
+    l = x[i] < l ? x[i] : l;
+    h = x[i] > h ? x[i] : h;
+  }
+  *lo = l;
+  *hi = h;
+}
+
 }  // namespace DRIFTLINE_KERNEL_NS
 }  // namespace kernels
 }  // namespace driftline

@@ -9,10 +9,8 @@ template <>
 ObjectType object_type_of<Histogram>() { return ObjectType::histogram; }
 template <>
 ObjectType object_type_of<QuantileSketch>() { return ObjectType::quantile_sketch; }
-
-// Whether a decoded slot can live in a window built from `prototype`.
-bool compatible(const Histogram& prototype, const Histogram& slot) { return prototype.axis() == slot.axis(); }
-bool compatible(const QuantileSketch&, const QuantileSketch&) { return true; }  // any scales merge
+template <>
+ObjectType object_type_of<FeatureBlock>() { return ObjectType::feature_block; }
 
 void put_blob(ByteWriter& w, const std::vector<std::uint8_t>& blob) {
   w.u32(std::uint32_t(blob.size()));
@@ -104,5 +102,9 @@ Window<T> Window<T>::from_bytes(const std::uint8_t* data, std::size_t size) {
 
 template class Window<Histogram>;
 template class Window<QuantileSketch>;
+// Feature windows are filled through FeatureRows only (no per-value
+// timestamps), so only their serialization is compiled here.
+template std::vector<std::uint8_t> Window<FeatureBlock>::to_bytes() const;
+template Window<FeatureBlock> Window<FeatureBlock>::from_bytes(const std::uint8_t*, std::size_t);
 
 }  // namespace driftline

@@ -77,6 +77,9 @@ struct Kernels {
   //  - run_end returns the first index in [begin, end) whose t is not in
   //    [lo, hi) (NaN never is), or end.
   std::size_t (*run_end)(const double* t, std::size_t begin, std::size_t end, double lo, double hi);
+  //  - extremes folds the minimum and maximum of the non-NaN values of x[0..n)
+  //    into *lo and *hi (infinities included; NaN never moves them).
+  void (*extremes)(const double* x, std::size_t n, double* lo, double* hi);
 };
 
 inline constexpr std::size_t kSketchBlock = 1024;

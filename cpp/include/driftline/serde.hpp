@@ -34,6 +34,10 @@ enum class ObjectType : std::uint16_t {
   histogram = 1,
   quantile_sketch = 2,
   window = 3,
+  feature_block = 4,
+  feature_window = 5,
+  profile = 6,  // written by the Python layer (driftline.Profile)
+  monitor = 7,  // written by the Python layer (driftline.Monitor)
 };
 
 inline const char* object_type_name(std::uint16_t type) {
@@ -41,6 +45,10 @@ inline const char* object_type_name(std::uint16_t type) {
     case 1: return "Histogram";
     case 2: return "QuantileSketch";
     case 3: return "Window";
+    case 4: return "FeatureBlock";
+    case 5: return "FeatureWindow";
+    case 6: return "Profile";
+    case 7: return "Monitor";
     default: return "unknown";
   }
 }

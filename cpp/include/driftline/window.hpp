@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "driftline/errors.hpp"
+#include "driftline/feature_block.hpp"
 #include "driftline/histogram.hpp"
 #include "driftline/kernels.hpp"
 #include "driftline/quantile_sketch.hpp"
@@ -25,8 +26,15 @@ inline std::uint64_t values_in(const QuantileSketch& s) {
   return s.count() + s.nan_count() + s.positive_inf_count() + s.negative_inf_count();
 }
 
-// Window<T>: `length` time slots of `width` seconds, each a T (Histogram or
-// QuantileSketch) built from one prototype, filled by event time.
+// Whether a slot can live in (or merge into) a window built from `prototype`.
+inline bool compatible(const Histogram& prototype, const Histogram& slot) { return prototype.axis() == slot.axis(); }
+inline bool compatible(const QuantileSketch&, const QuantileSketch&) { return true; }  // any scales merge
+inline bool compatible(const FeatureBlock& prototype, const FeatureBlock& slot) { return prototype.same_axes(slot); }
+
+// Window<T>: `length` time slots of `width` seconds, each a T (Histogram,
+// QuantileSketch or FeatureBlock) built from one prototype, filled by event time.
+// T::fill takes (input, count); for FeatureBlock the input is FeatureRows and
+// the count is rows, which is also what the counters below count.
 //
 // Semantics. Slot k holds the events with floor(t / width) == k. The ring is
 // driven by the clock only: `now` (passed to every call) moves the head slot
@@ -76,8 +84,9 @@ class Window {
   std::uint32_t length() const noexcept { return length_; }
   const T& prototype() const noexcept { return prototype_; }
 
-  // Adds n values, all at time t.
-  void fill(const double* values, std::size_t n, double t, double now) {
+  // Adds n values (rows, for FeatureBlock), all at time t.
+  template <typename Input>
+  void fill(const Input& values, std::size_t n, double t, double now) {
     check_time(t, "timestamp");
     check_time(now, "clock reading");
     std::lock_guard<std::mutex> lock(mutex_);
@@ -188,6 +197,40 @@ class Window {
     return out;
   }
 
+  // Adds other's slots and counters, as if this window had seen other's events
+  // as well (the way state from many processes adds up). Throws
+  // std::invalid_argument unless width and length are equal and the
+  // prototypes compatible. The head moves to the later of the two heads;
+  // other's slots older than the resulting ring are counted in expired(), so
+  // total() == slots + late + future + expired still holds.
+  void merge(const Window& other) {
+    const Window copy(other);  // a snapshot under other's lock only: no lock-order deadlock
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (copy.width_ != width_ || copy.length_ != length_) {
+      throw std::invalid_argument("cannot merge windows of different width or length");
+    }
+    if (!compatible(prototype_, copy.prototype_)) {
+      throw std::invalid_argument("cannot merge windows whose slots do not match");
+    }
+    if (copy.head_ != std::numeric_limits<std::int64_t>::min()) {
+      advance_head(copy.head_);
+      const std::int64_t oldest = head_ - std::int64_t(length_) + 1;
+      for (std::int64_t k = copy.head_ - std::int64_t(length_) + 1; k <= copy.head_ + 1; ++k) {
+        const T& slot = copy.slots_[copy.position(k)];
+        if (count_of(slot) == 0) continue;
+        if (k < oldest) {
+          expired_ += count_of(slot);
+        } else {
+          slots_[position(k)].merge(slot);
+        }
+      }
+    }
+    total_ += copy.total_;
+    late_ += copy.late_;
+    future_ += copy.future_;
+    expired_ += copy.expired_;
+  }
+
   std::uint64_t total() const { return locked(total_); }
   std::uint64_t late() const { return locked(late_); }
   std::uint64_t future() const { return locked(future_); }
@@ -247,8 +290,9 @@ class Window {
 
   static std::uint64_t count_of(const T& slot) { return values_in(slot); }
 
-  void advance(double now) {
-    const std::int64_t target = slot_of(now);
+  void advance(double now) { advance_head(slot_of(now)); }
+
+  void advance_head(std::int64_t target) {
     if (head_ == std::numeric_limits<std::int64_t>::min()) {
       head_ = target;
       return;
@@ -268,7 +312,8 @@ class Window {
   }
 
   // Precondition: advance() has set the head.
-  void add_run(std::int64_t k, const double* values, std::size_t n) {
+  template <typename Input>
+  void add_run(std::int64_t k, const Input& values, std::size_t n) {
     if (k > head_ + 1) {
       future_ += n;
     } else if (k < head_ - std::int64_t(length_) + 1) {

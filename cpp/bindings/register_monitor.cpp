@@ -1,0 +1,323 @@
+// Bindings of the Monitor's core state (FeatureWindow) and of the row encoder
+// that turns a Python mapping into one row of doubles for it.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "convert.hpp"
+#include "driftline/feature_window.hpp"
+#include "register.hpp"
+
+namespace driftline::bindings {
+
+namespace py = pybind11;
+
+namespace {
+
+const double kAbsent = from_bits(kAbsentBits);
+const double kInvalid = from_bits(kInvalidBits);
+const double kMissing = std::numeric_limits<double>::quiet_NaN();
+
+// Unseen categorical values reported back per call (the Python layer keeps a
+// bounded set of examples; the counts themselves are in the "other" bin).
+constexpr std::size_t kMaxUnseenPerCall = 8;
+
+using AnyFloat64 = py::array_t<double, py::array::forcecast>;
+
+// A float64 view of a numeric array of `ndim` dimensions whose strides are
+// whole, aligned elements (a copy otherwise). Raises TypeError/ValueError.
+AnyFloat64 as_float64_strided(py::handle obj, int ndim, const char* what) {
+  py::array arr = py::isinstance<py::array>(obj) ? py::reinterpret_borrow<py::array>(obj)
+                                                  : py::array(py::module_::import("numpy").attr("asarray")(obj));
+  const char kind = arr.dtype().kind();
+  if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f') {
+    throw py::type_error(std::string(what) + " must be numeric, got dtype " + py::str(arr.dtype()).cast<std::string>());
+  }
+  if (arr.ndim() != ndim) {
+    throw py::value_error(std::string(what) + " must be " + std::to_string(ndim) + "-D, got " +
+                          std::to_string(arr.ndim()) + "-D");
+  }
+  AnyFloat64 out = AnyFloat64::ensure(arr);
+  bool whole = reinterpret_cast<std::uintptr_t>(out.data()) % alignof(double) == 0;
+  for (py::ssize_t d = 0; d < out.ndim(); ++d) whole = whole && out.strides(d) % py::ssize_t(sizeof(double)) == 0;
+  if (!whole) out = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(out);
+  return out;
+}
+
+// Converts one field of a row. Numbers (anything float() accepts without
+// parsing text) for numeric features; hashable values looked up in `codes`
+// for categorical ones. None and NaN are missing; what cannot be read is
+// invalid. Never raises.
+double encode_value(PyObject* value, PyObject* codes, double other, std::vector<py::object>* unseen) {
+  if (value == Py_None) return kMissing;
+  if (PyFloat_CheckExact(value)) {
+    const double x = PyFloat_AS_DOUBLE(value);
+    if (std::isnan(x) || codes == Py_None) return x;
+  }
+  if (codes == Py_None) {
+    if (PyUnicode_Check(value) || PyBytes_Check(value)) return kInvalid;  // no text parsing
+    const double x = PyFloat_AsDouble(value);
+    if (x == -1.0 && PyErr_Occurred()) {
+      PyErr_Clear();
+      return kInvalid;
+    }
+    return x;
+  }
+  PyObject* code = PyDict_GetItemWithError(codes, value);  // borrowed
+  if (code == nullptr) {
+    if (PyErr_Occurred()) {  // unhashable
+      PyErr_Clear();
+      return kInvalid;
+    }
+    if (unseen != nullptr && unseen->size() < kMaxUnseenPerCall) {
+      unseen->push_back(py::reinterpret_borrow<py::object>(value));
+    }
+    return other;
+  }
+  return PyFloat_AsDouble(code);  // codes are Python ints written by the encoder's owner
+}
+
+// Maps fields of Python rows to the FeatureWindow's features, by name.
+class RowEncoder {
+ public:
+  // names: one str per feature; codes: per feature None (numeric) or a dict
+  // mapping each known category to its code 0 .. K-1 (K = len(dict), unseen
+  // values get code K).
+  RowEncoder(const std::vector<py::str>& names, const std::vector<py::object>& codes) {
+    if (names.size() != codes.size()) throw py::value_error("names and codes differ in length");
+    for (std::size_t f = 0; f < names.size(); ++f) {
+      names_.push_back(names[f]);
+      const py::object& c = codes[f];
+      if (!c.is_none() && !py::isinstance<py::dict>(c)) throw py::type_error("codes must be dicts or None");
+      codes_.push_back(c);
+      other_.push_back(c.is_none() ? 0.0 : double(py::len(c)));
+      for (auto item : (c.is_none() ? py::dict() : py::reinterpret_borrow<py::dict>(c))) {
+        if (!py::isinstance<py::int_>(item.second)) throw py::type_error("category codes must be ints");
+      }
+    }
+    row_.assign(names_.size(), 0.0);
+    columns_.resize(names_.size());
+    for (std::size_t f = 0; f < names_.size(); ++f) columns_[f] = &row_[f];
+    strides_.assign(names_.size(), 0);
+  }
+
+  std::size_t features() const noexcept { return names_.size(); }
+
+  // Observes one mapping row; returns (fields matched, unseen values or None).
+  py::tuple observe(FeatureWindow& window, const py::dict& row, double t, double now) {
+    check(window);
+    std::vector<py::object> unseen;
+    std::size_t matched = 0;
+    for (std::size_t f = 0; f < names_.size(); ++f) {
+      PyObject* value = PyDict_GetItemWithError(row.ptr(), names_[f].ptr());
+      if (value == nullptr) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        row_[f] = kAbsent;
+        continue;
+      }
+      ++matched;
+      row_[f] = encode_value(value, codes_[f].ptr(), other_[f], &unseen);
+    }
+    window.observe(FeatureRows{columns_.data(), strides_.data()}, 1, t, now);
+    return py::make_tuple(matched, unseen_pairs(unseen));
+  }
+
+  // Encodes one column (a sequence) for feature f; returns (float64 array, unseen values).
+  py::tuple encode_column(std::size_t f, const py::handle& values) {
+    if (f >= names_.size()) throw py::index_error("feature index out of range");
+    py::object seq = py::reinterpret_steal<py::object>(PySequence_Fast(values.ptr(), "a column must be a sequence"));
+    if (!seq) throw py::error_already_set();
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
+    PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
+    py::array_t<double> out(n);
+    double* p = out.mutable_data();
+    std::vector<py::object> unseen;
+    for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(items[i], codes_[f].ptr(), other_[f], &unseen);
+    return py::make_tuple(out, unseen_pairs(unseen));
+  }
+
+ private:
+  void check(const FeatureWindow& window) const {
+    if (window.features() != names_.size()) throw py::value_error("the encoder and the window have different features");
+  }
+  static py::object unseen_pairs(const std::vector<py::object>& unseen) {
+    if (unseen.empty()) return py::none();
+    py::list out;
+    for (const auto& v : unseen) out.append(v);
+    return std::move(out);
+  }
+
+  std::vector<py::str> names_;
+  std::vector<py::object> codes_;
+  std::vector<double> other_;
+  std::vector<double> row_;
+  std::vector<const double*> columns_;
+  std::vector<std::ptrdiff_t> strides_;
+};
+
+std::vector<Axis> axes_from(const std::vector<std::vector<double>>& edges) {
+  std::vector<Axis> axes;
+  axes.reserve(edges.size());
+  for (const auto& e : edges) axes.push_back(Axis::variable(e));
+  return axes;
+}
+
+// Observes a 1-D row (F values) or a 2-D batch (rows x F) of any strides.
+void observe_array(FeatureWindow& w, py::handle data, double t, double now) {
+  const py::array probe = py::isinstance<py::array>(data) ? py::reinterpret_borrow<py::array>(data)
+                                                          : py::array(py::module_::import("numpy").attr("asarray")(data));
+  const int ndim = int(probe.ndim());
+  if (ndim != 1 && ndim != 2) {
+    throw py::value_error("data must be one row (1-D) or rows x features (2-D), got " + std::to_string(ndim) + "-D");
+  }
+  AnyFloat64 a = as_float64_strided(probe, ndim, "data");
+  const auto f = std::size_t(w.features());
+  const std::size_t width = std::size_t(a.shape(ndim - 1));
+  if (width != f) {
+    throw py::value_error("data has " + std::to_string(width) + " columns, the monitor has " + std::to_string(f) +
+                          " features");
+  }
+  const std::size_t n = ndim == 1 ? 1 : std::size_t(a.shape(0));
+  const std::ptrdiff_t row_stride = ndim == 1 ? 0 : a.strides(0) / py::ssize_t(sizeof(double));
+  const std::ptrdiff_t column_stride = a.strides(ndim - 1) / py::ssize_t(sizeof(double));
+  std::vector<const double*> columns(f);
+  std::vector<std::ptrdiff_t> strides(f, row_stride);
+  for (std::size_t j = 0; j < f; ++j) columns[j] = a.data() + std::ptrdiff_t(j) * column_stride;
+  if (n >= 64) {
+    py::gil_scoped_release release;  // `a` keeps the buffer alive; the core sees no Python object
+    w.observe(FeatureRows{columns.data(), strides.data()}, n, t, now);
+  } else {
+    w.observe(FeatureRows{columns.data(), strides.data()}, n, t, now);
+  }
+}
+
+// Observes separate columns, one per feature: a 1-D numeric array of n values,
+// or None for a field the data does not have (counted as absent).
+void observe_columns(FeatureWindow& w, const py::list& columns, std::size_t n, double t, double now) {
+  const auto f = std::size_t(w.features());
+  if (std::size_t(py::len(columns)) != f) {
+    throw py::value_error("need one column per feature: " + std::to_string(f) + ", got " +
+                          std::to_string(py::len(columns)));
+  }
+  std::vector<Float64Array> keep;
+  keep.reserve(f);
+  std::vector<const double*> pointers(f, &kAbsent);
+  std::vector<std::ptrdiff_t> strides(f, 0);
+  for (std::size_t j = 0; j < f; ++j) {
+    if (columns[j].is_none()) continue;
+    keep.push_back(as_float64_vector(columns[j], "column"));
+    if (std::size_t(keep.back().size()) != n) {
+      throw py::value_error("every column must hold " + std::to_string(n) + " values, column " + std::to_string(j) +
+                            " holds " + std::to_string(keep.back().size()));
+    }
+    pointers[j] = keep.back().data();
+    strides[j] = 1;
+  }
+  py::gil_scoped_release release;  // `keep` holds the buffers
+  w.observe(FeatureRows{pointers.data(), strides.data()}, n, t, now);
+}
+
+template <typename V>
+py::array_t<V> matrix(std::size_t rows, std::size_t cols) {
+  return py::array_t<V>({py::ssize_t(rows), py::ssize_t(cols)});
+}
+
+// The ring's slots as arrays, oldest first: start times, rows, counts
+// (slots x cells), absent, invalid, minimum, maximum (slots x features).
+py::dict snapshot(FeatureWindow& w, double now) {
+  const auto series = w.ring().series(now);
+  const FeatureBlock& proto = w.ring().prototype();
+  const std::size_t s = series.size(), f = proto.features(), cells = proto.counts().size();
+  py::array_t<double> starts{py::ssize_t(s)};
+  py::array_t<std::uint64_t> rows{py::ssize_t(s)};
+  auto counts = matrix<std::uint64_t>(s, cells);
+  auto absent = matrix<std::uint64_t>(s, f), invalid = matrix<std::uint64_t>(s, f);
+  auto minimum = matrix<double>(s, f), maximum = matrix<double>(s, f);
+  for (std::size_t i = 0; i < s; ++i) {
+    const FeatureBlock& b = series[i].second;
+    starts.mutable_at(py::ssize_t(i)) = series[i].first;
+    rows.mutable_at(py::ssize_t(i)) = b.rows();
+    std::copy(b.counts().begin(), b.counts().end(), counts.mutable_data(py::ssize_t(i), 0));
+    std::copy(b.absent().begin(), b.absent().end(), absent.mutable_data(py::ssize_t(i), 0));
+    std::copy(b.invalid().begin(), b.invalid().end(), invalid.mutable_data(py::ssize_t(i), 0));
+    std::copy(b.minimum().begin(), b.minimum().end(), minimum.mutable_data(py::ssize_t(i), 0));
+    std::copy(b.maximum().begin(), b.maximum().end(), maximum.mutable_data(py::ssize_t(i), 0));
+  }
+  py::dict out;
+  out["starts"] = starts;
+  out["rows"] = rows;
+  out["counts"] = counts;
+  out["absent"] = absent;
+  out["invalid"] = invalid;
+  out["minimum"] = minimum;
+  out["maximum"] = maximum;
+  return out;
+}
+
+}  // namespace
+
+void register_monitor(py::module_& m) {
+  py::class_<FeatureWindow>(m, "FeatureWindow", "A Monitor's per-feature counts in event-time slots.")
+      .def(py::init([](const std::vector<std::vector<double>>& edges, double width, std::int64_t length) {
+             return FeatureWindow(axes_from(edges), width, length);
+           }),
+           py::arg("edges"), py::arg("width"), py::arg("length"))
+      .def(py::init<const FeatureWindow&>(), py::arg("other"))
+      .def(py::init(&decode_bytes<FeatureWindow>), py::arg("data"))
+      .def("observe_array", &observe_array, py::arg("data"), py::arg("t"), py::arg("now"))
+      .def("observe_columns", &observe_columns, py::arg("columns"), py::arg("n"), py::arg("t"), py::arg("now"))
+      .def("advance_to", [](FeatureWindow& w, double now) { w.ring().advance_to(now); }, py::arg("now"))
+      .def("snapshot", &snapshot, py::arg("now"))
+      .def("merge", &FeatureWindow::merge, py::arg("other"))
+      .def_property_readonly("features", &FeatureWindow::features)
+      .def_property_readonly("offsets",
+                             [](const FeatureWindow& w) {
+                               std::vector<std::size_t> out;
+                               for (std::size_t f = 0; f < w.features(); ++f) out.push_back(w.ring().prototype().offset(f));
+                               return out;
+                             })
+      .def_property_readonly("last_seen", [](const FeatureWindow& w) { return py::array(py::cast(w.last_seen())); })
+      .def_property_readonly("width", [](const FeatureWindow& w) { return w.ring().width(); })
+      .def_property_readonly("length", [](const FeatureWindow& w) { return w.ring().length(); })
+      .def_property_readonly("total", [](const FeatureWindow& w) { return w.ring().total(); })
+      .def_property_readonly("late", [](const FeatureWindow& w) { return w.ring().late(); })
+      .def_property_readonly("future", [](const FeatureWindow& w) { return w.ring().future(); })
+      .def_property_readonly("expired", [](const FeatureWindow& w) { return w.ring().expired(); })
+      .def("to_bytes", [](const FeatureWindow& w) {
+        const std::vector<std::uint8_t> b = w.to_bytes();
+        return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+      });
+
+  py::class_<RowEncoder>(m, "RowEncoder", "Maps the fields of Python rows to a FeatureWindow's features.")
+      .def(py::init<const std::vector<py::str>&, const std::vector<py::object>&>(), py::arg("names"), py::arg("codes"))
+      .def("observe", &RowEncoder::observe, py::arg("window"), py::arg("row"), py::arg("t"), py::arg("now"))
+      .def("encode_column", &RowEncoder::encode_column, py::arg("feature"), py::arg("values"))
+      .def_property_readonly("features", &RowEncoder::features);
+
+  m.def(
+      "seal",
+      [](int type, const py::bytes& payload) {
+        const std::string_view view = payload;
+        const std::vector<std::uint8_t> body(view.begin(), view.end());
+        const std::vector<std::uint8_t> b = driftline::seal(ObjectType(type), body);
+        return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+      },
+      py::arg("type"), py::arg("payload"), "Wraps a payload in the driftline envelope (magic, version, type, CRC-32C).");
+  m.def(
+      "unseal",
+      [](int type, const py::bytes& data) {
+        const std::string_view view = data;
+        ByteReader r = driftline::open(ObjectType(type), reinterpret_cast<const std::uint8_t*>(view.data()), view.size());
+        return py::bytes(reinterpret_cast<const char*>(r.cursor()), r.remaining());
+      },
+      py::arg("type"), py::arg("data"), "Checks the envelope and returns the payload; raises DecodeError.");
+}
+
+}  // namespace driftline::bindings

@@ -1,0 +1,95 @@
+#include "driftline/feature_window.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "driftline/errors.hpp"
+#include "driftline/serde.hpp"
+
+namespace driftline {
+
+FeatureWindow::FeatureWindow(std::vector<Axis> axes, double width, std::int64_t length)
+    : ring_(FeatureBlock(std::move(axes)), width, length),
+      last_seen_(ring_.prototype().features(), -std::numeric_limits<double>::infinity()) {}
+
+FeatureWindow::FeatureWindow(const FeatureWindow& other) : ring_(other.ring_), last_seen_(other.last_seen()) {}
+
+FeatureWindow::FeatureWindow(Ring ring, std::vector<double> last_seen)
+    : ring_(std::move(ring)), last_seen_(std::move(last_seen)) {}
+
+void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, double t, double now) {
+  ring_.fill(rows, n, t, now);
+  if (n == 0) return;
+  // The ring counts rows beyond its look-ahead slot as future; they have not
+  // been seen in the ring, so they do not make a feature fresh either.
+  const double width = ring_.width();
+  if (std::floor(t / width) > std::floor(now / width) + 1.0) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (std::size_t f = 0; f < last_seen_.size(); ++f) {
+    if (!(t > last_seen_[f])) continue;
+    const double* column = rows.columns[f];
+    const std::ptrdiff_t stride = rows.strides[f];
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!std::isnan(column[std::ptrdiff_t(i) * stride])) {
+        last_seen_[f] = t;
+        break;
+      }
+    }
+  }
+}
+
+std::vector<double> FeatureWindow::last_seen() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_seen_;
+}
+
+void FeatureWindow::merge(const FeatureWindow& other) {
+  if (this == &other) {
+    const FeatureWindow copy(other);
+    merge(copy);
+    return;
+  }
+  const std::vector<double> seen = other.last_seen();
+  ring_.merge(other.ring_);  // validates features and bins
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (std::size_t f = 0; f < last_seen_.size(); ++f) last_seen_[f] = std::max(last_seen_[f], seen[f]);
+}
+
+std::vector<std::uint8_t> FeatureWindow::to_bytes() const {
+  ByteWriter w;
+  const std::vector<double> seen = last_seen();
+  w.u32(std::uint32_t(seen.size()));
+  w.u32(0);
+  for (double s : seen) w.f64(s);
+  const std::vector<std::uint8_t> ring = ring_.to_bytes();
+  w.u32(std::uint32_t(ring.size()));
+  for (std::uint8_t b : ring) w.u8(b);
+  return seal(ObjectType::feature_window, w.bytes());
+}
+
+FeatureWindow FeatureWindow::from_bytes(const std::uint8_t* data, std::size_t size) {
+  ByteReader r = open(ObjectType::feature_window, data, size);
+  const std::uint32_t f = r.u32("features");
+  if (r.u32("reserved") != 0) throw decode_error("reserved bytes are not zero");
+  r.require(f, 8, "last-seen times");
+  std::vector<double> seen(f);
+  for (double& s : seen) {
+    s = r.f64("last-seen time");
+    if (std::isnan(s) || s == std::numeric_limits<double>::infinity()) {
+      throw decode_error("a last-seen time is NaN or +inf");
+    }
+  }
+  const std::uint32_t length = r.u32("window blob size");
+  r.require(length, 1, "window blob");
+  Ring ring = Ring::from_bytes(r.cursor(), length);
+  r.skip(length, "window blob");
+  r.expect_end("feature window payload");
+  if (ring.prototype().features() != f) throw decode_error("last-seen times do not match the window's features");
+  return FeatureWindow(std::move(ring), std::move(seen));
+}
+
+}  // namespace driftline
