@@ -22,7 +22,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::size_t kKernelMinRows = 16;
 // Rows transposed at a time from strided input: the rows and the per-feature
 // runs stay within L2.
-constexpr std::size_t kTransposeRows = 1024;
+constexpr std::size_t kTransposeRows = 512;
+constexpr std::size_t kTransposeValues = 32768;
 
 }  // namespace
 
