@@ -20,8 +20,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // Below this many values a feature is binned value by value (Axis::slot);
 // above, by the SIMD kernels.
 constexpr std::size_t kKernelMinRows = 16;
-// Rows transposed at a time from strided input: the rows and the per-feature
-// runs stay within L2.
+// Rows transposed at a time from strided input (fewer for many features): the
+// per-feature runs, at most kTransposeValues doubles, stay within L2.
 constexpr std::size_t kTransposeRows = 512;
 constexpr std::size_t kTransposeValues = 32768;
 
