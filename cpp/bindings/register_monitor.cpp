@@ -25,8 +25,9 @@ const double kAbsent = from_bits(kAbsentBits);
 const double kInvalid = from_bits(kInvalidBits);
 const double kMissing = std::numeric_limits<double>::quiet_NaN();
 
-// Unseen categorical values reported back per call (the Python layer keeps a
-// bounded set of examples; the counts themselves are in the "other" bin).
+// Unseen categorical values reported back per call, as (feature, value) pairs
+// (the Python layer keeps a bounded set of examples; the counts themselves are
+// in the "other" bin).
 constexpr std::size_t kMaxUnseenPerCall = 8;
 
 using AnyFloat64 = py::array_t<double, py::array::forcecast>;
@@ -55,7 +56,7 @@ AnyFloat64 as_float64_strided(py::handle obj, int ndim, const char* what) {
 // parsing text) for numeric features; hashable values looked up in `codes`
 // for categorical ones. None and NaN are missing; what cannot be read is
 // invalid. Never raises.
-double encode_value(PyObject* value, PyObject* codes, double other, std::vector<py::object>* unseen) {
+double encode_value(std::size_t f, PyObject* value, PyObject* codes, double other, std::vector<py::object>* unseen) {
   if (value == Py_None) return kMissing;
   if (PyFloat_CheckExact(value)) {
     const double x = PyFloat_AS_DOUBLE(value);
@@ -77,7 +78,7 @@ double encode_value(PyObject* value, PyObject* codes, double other, std::vector<
       return kInvalid;
     }
     if (unseen != nullptr && unseen->size() < kMaxUnseenPerCall) {
-      unseen->push_back(py::reinterpret_borrow<py::object>(value));
+      unseen->push_back(py::make_tuple(f, py::reinterpret_borrow<py::object>(value)));
     }
     return other;
   }
@@ -110,7 +111,7 @@ class RowEncoder {
 
   std::size_t features() const noexcept { return names_.size(); }
 
-  // Observes one mapping row; returns (fields matched, unseen values or None).
+  // Observes one mapping row; returns (fields matched, unseen (feature, value) pairs or None).
   py::tuple observe(FeatureWindow& window, const py::dict& row, double t, double now) {
     check(window);
     std::vector<py::object> unseen;
@@ -123,13 +124,13 @@ class RowEncoder {
         continue;
       }
       ++matched;
-      row_[f] = encode_value(value, codes_[f].ptr(), other_[f], &unseen);
+      row_[f] = encode_value(f, value, codes_[f].ptr(), other_[f], &unseen);
     }
     window.observe(FeatureRows{columns_.data(), strides_.data()}, 1, t, now);
     return py::make_tuple(matched, unseen_pairs(unseen));
   }
 
-  // Encodes one column (a sequence) for feature f; returns (float64 array, unseen values).
+  // Encodes one column (a sequence) for feature f; returns (float64 array, unseen pairs or None).
   py::tuple encode_column(std::size_t f, const py::handle& values) {
     if (f >= names_.size()) throw py::index_error("feature index out of range");
     py::object seq = py::reinterpret_steal<py::object>(PySequence_Fast(values.ptr(), "a column must be a sequence"));
@@ -139,7 +140,7 @@ class RowEncoder {
     py::array_t<double> out(n);
     double* p = out.mutable_data();
     std::vector<py::object> unseen;
-    for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(items[i], codes_[f].ptr(), other_[f], &unseen);
+    for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(f, items[i], codes_[f].ptr(), other_[f], &unseen);
     return py::make_tuple(out, unseen_pairs(unseen));
   }
 

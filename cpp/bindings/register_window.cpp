@@ -64,6 +64,13 @@ void register_one(py::module_& m, const char* name) {
           },
           py::arg("last"), py::arg("now"))
       .def("series", &W::series, py::arg("now"))
+      .def(
+          "merge",
+          [](W& w, const W& other) {
+            py::gil_scoped_release release;  // core-only work on objects kept alive by the caller
+            w.merge(other);
+          },
+          py::arg("other"))
       .def_property_readonly("width", &W::width)
       .def_property_readonly("length", &W::length)
       .def_property_readonly("total", &W::total)

@@ -23,6 +23,10 @@ from .drift import (
     wasserstein_binned,
 )
 from .histogram import Histogram
+from .monitor import Monitor
+from .policy import Policy
+from .profile import CategoricalFeature, NumericFeature, Profile
+from .report import Contributor, FeatureReport, LatencyReport, Report, SchemaReport
 from .sketch import QuantileSketch
 from .window import Window
 
@@ -49,6 +53,16 @@ __all__ = [
     "Histogram",
     "QuantileSketch",
     "Window",
+    "Monitor",
+    "Policy",
+    "Profile",
+    "NumericFeature",
+    "CategoricalFeature",
+    "Report",
+    "FeatureReport",
+    "SchemaReport",
+    "LatencyReport",
+    "Contributor",
     "Uniform",
     "active_simd",
     "select_simd",

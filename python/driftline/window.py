@@ -98,6 +98,21 @@ class Window(Generic[Slot]):
         else:
             self._core.fill_times(values, t, now)
 
+    def merge(self, other: "Window[Any]") -> "Window[Slot]":
+        """Adds another window's slots and counters, as if this one had seen its events too.
+
+        For state from many processes or hosts. Width, length and slot
+        configuration must match (``ValueError``). The ring moves to the later of
+        the two heads; the other's slots older than the resulting ring count as
+        expired, so the counter identity keeps holding. Returns ``self``.
+        """
+        if not isinstance(other, Window):
+            raise TypeError(f"can only merge a Window, got {type(other).__name__}")
+        if other._kind is not self._kind:
+            raise ValueError(f"cannot merge a window of {other._kind.__name__} into one of {self._kind.__name__}")
+        self._core.merge(other._core)
+        return self
+
     # -- reading -------------------------------------------------------------
     def merged(self, last: Optional[float] = None) -> Slot:
         """One object merging the slots that end after ``now - last`` (all slots when None)."""

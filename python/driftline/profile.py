@@ -1,0 +1,444 @@
+"""Reference profiles: what each feature looked like in the data a model was trained on."""
+
+from __future__ import annotations
+
+import math
+import operator
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _binary, _core
+from ._columns import as_list, is_categorical_column, is_missing, named_columns
+from .axis import Edges
+from .histogram import Histogram
+from .sketch import QuantileSketch
+
+__all__ = ["NumericFeature", "CategoricalFeature", "Profile"]
+
+Category = _binary.Category
+_MAX_FEATURES = 1 << 16
+
+
+def _category(v: Any) -> Category:
+    """A category as a plain Python str/int/bool/float; other objects by their str()."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, (str, bool)):
+        return v
+    if isinstance(v, int):
+        if not -(1 << 63) <= v < (1 << 63):
+            return str(v)
+        return v
+    if isinstance(v, float) and math.isfinite(v):
+        return v
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return str(v)
+
+
+@dataclass(eq=False)
+class NumericFeature:
+    """A numeric reference: quantile edges, a histogram over them, a quantile sketch, moments.
+
+    ``histogram`` counts every reference value (flows and NaN included) over
+    ``edges``; by construction no reference value is in a flow unless the edges
+    came from another profile (``like=``). ``sketch`` holds the finite values at
+    1 % relative accuracy. ``mean`` and ``m2`` (sum of squared deviations) are
+    over the finite values and merge exactly (Chan et al.).
+    """
+
+    name: str
+    edges: np.ndarray
+    histogram: Histogram
+    sketch: QuantileSketch
+    mean: float
+    m2: float
+
+    kind = "numeric"
+
+    @property
+    def count(self) -> int:
+        """Finite values."""
+        return int(self.sketch.count)
+
+    @property
+    def missing(self) -> int:
+        """NaN/None values."""
+        return int(self.histogram.slot_counts()[-1])
+
+    @property
+    def total(self) -> int:
+        return int(self.histogram.total)
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else math.nan
+
+    @property
+    def min(self) -> float:
+        return float(self.sketch.min)
+
+    @property
+    def max(self) -> float:
+        return float(self.sketch.max)
+
+    @property
+    def constant(self) -> bool:
+        return not (self.sketch.min < self.sketch.max)
+
+    def cells(self) -> np.ndarray:
+        """Reference counts of ``[underflow, bins..., overflow]`` (NaN excluded)."""
+        return np.asarray(self.histogram.slot_counts()[:-1], dtype=np.float64)
+
+    def labels(self) -> list[str]:
+        """A label per cell: ``"< e0"``, ``"[e0, e1)"``, ..., ``">= ek"``."""
+        e = [f"{x:.4g}" for x in self.edges]
+        return [f"< {e[0]}"] + [f"[{a}, {b})" for a, b in zip(e[:-1], e[1:])] + [f">= {e[-1]}"]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "kind": "numeric",
+            "count": self.count,
+            "missing": self.missing,
+            "mean": self.mean if self.count else math.nan,
+            "std": self.std,
+            "min": self.min,
+            "max": self.max,
+            "p50": float(self.sketch.quantile(0.5)),
+            "bins": len(self.edges) - 1,
+        }
+
+
+@dataclass(eq=False)
+class CategoricalFeature:
+    """A categorical reference: the most frequent categories, an "other" count and a missing count.
+
+    ``histogram`` is over the category codes: bin ``k`` counts ``categories[k]``,
+    bin ``len(categories)`` counts every other value ("other"), and its NaN
+    slot counts missing values (None, NaN).
+    """
+
+    name: str
+    categories: tuple[Category, ...]
+    histogram: Histogram
+
+    kind = "categorical"
+
+    @property
+    def codes(self) -> dict[Category, int]:
+        return {c: i for i, c in enumerate(self.categories)}
+
+    @property
+    def edges(self) -> np.ndarray:
+        return np.arange(len(self.categories) + 2, dtype=np.float64)
+
+    @property
+    def missing(self) -> int:
+        return int(self.histogram.slot_counts()[-1])
+
+    @property
+    def total(self) -> int:
+        return int(self.histogram.total)
+
+    @property
+    def count(self) -> int:
+        return self.total - self.missing
+
+    @property
+    def other(self) -> int:
+        return int(self.histogram.slot_counts()[len(self.categories) + 1])
+
+    @property
+    def constant(self) -> bool:
+        return int(np.count_nonzero(self.cells())) <= 1
+
+    def cells(self) -> np.ndarray:
+        return np.asarray(self.histogram.slot_counts()[:-1], dtype=np.float64)
+
+    def labels(self) -> list[str]:
+        return ["(underflow)"] + [str(c) for c in self.categories] + ["(other)", "(overflow)"]
+
+    def summary(self) -> dict[str, Any]:
+        counts = self.histogram.slot_counts()
+        return {
+            "kind": "categorical",
+            "count": self.count,
+            "missing": self.missing,
+            "categories": len(self.categories),
+            "top": [(c, int(counts[i + 1])) for i, c in enumerate(self.categories[:5])],
+            "other": self.other,
+        }
+
+
+Feature = Union[NumericFeature, CategoricalFeature]
+
+
+def _numeric_feature(name: str, values: np.ndarray, bins: int, edges: Optional[np.ndarray]) -> NumericFeature:
+    finite = values[np.isfinite(values)]
+    if edges is None:
+        if finite.size == 0:
+            raise ValueError(f"feature {name!r} has no finite values to build reference edges from")
+        edges = Edges.from_quantiles(finite, bins).edges
+    hist = Histogram(Edges(edges))
+    hist.fill(values)
+    sketch = QuantileSketch(0.01)
+    sketch.fill(values)
+    mean = float(finite.mean()) if finite.size else 0.0
+    m2 = float(((finite - mean) ** 2).sum()) if finite.size else 0.0
+    return NumericFeature(name, np.asarray(edges, dtype=np.float64), hist, sketch, mean, m2)
+
+
+def _categorical_feature(
+    name: str, column: Any, max_categories: int, categories: Optional[tuple[Category, ...]]
+) -> CategoricalFeature:
+    values = as_list(column)
+    present = [_category(v) for v in values if not is_missing(v)]
+    if categories is None:
+        counts = Counter(present)
+        # Most frequent first; ties broken by the category's text, so profiles are deterministic.
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        categories = tuple(c for c, _ in ranked[:max_categories])
+    codes = {c: i for i, c in enumerate(categories)}
+    other = float(len(categories))
+    coded = np.array(
+        [math.nan if is_missing(v) else codes.get(_category(v), other) for v in values], dtype=np.float64
+    )
+    hist = Histogram(Edges(np.arange(len(categories) + 2, dtype=np.float64)))
+    hist.fill(coded)
+    return CategoricalFeature(name, categories, hist)
+
+
+class Profile:
+    """The reference a Monitor compares production traffic with: one entry per feature.
+
+    Build it once from training (or any trusted) data with :meth:`from_data`,
+    store it with :meth:`save`/:meth:`to_bytes`, and combine profiles built in
+    pieces with :meth:`merge` (the pieces must share edges and categories:
+    build the later pieces with ``like=`` the first).
+    """
+
+    def __init__(self, features: Iterable[Feature]) -> None:
+        self._features: dict[str, Feature] = {}
+        for f in features:
+            if not isinstance(f, (NumericFeature, CategoricalFeature)):
+                raise TypeError(f"features must be NumericFeature or CategoricalFeature, got {type(f).__name__}")
+            if not isinstance(f.name, str) or not f.name:
+                raise ValueError("feature names must be non-empty strings")
+            if f.name in self._features:
+                raise ValueError(f"duplicate feature name {f.name!r}")
+            self._features[f.name] = f
+        if not self._features:
+            raise ValueError("a profile needs at least one feature")
+        if len(self._features) > _MAX_FEATURES:
+            raise ValueError(f"at most {_MAX_FEATURES} features")
+
+    @classmethod
+    def from_data(
+        cls,
+        data: Any,
+        categorical: Optional[Iterable[str]] = None,
+        bins: int = 10,
+        max_categories: int = 50,
+        *,
+        names: Optional[Sequence[str]] = None,
+        like: Optional["Profile"] = None,
+    ) -> "Profile":
+        """Profiles every column of ``data``.
+
+        ``data`` is a mapping of name -> 1-D array-like, a pandas DataFrame, or a
+        2-D numpy array with ``names=``. Numeric columns get ``bins`` quantile
+        edges (:meth:`Edges.from_quantiles`; ties give fewer bins), a histogram,
+        a sketch and moments. Strings, bools, pandas categories, objects that
+        are not all numbers, and the columns named in ``categorical`` get the
+        ``max_categories`` most frequent categories plus "other". ``like=``
+        reuses another profile's edges, categories and kinds for the columns it
+        has (so the two can be merged).
+        """
+        bins = operator.index(bins)
+        max_categories = operator.index(max_categories)
+        if bins < 1:
+            raise ValueError(f"bins must be at least 1, got {bins}")
+        if max_categories < 1:
+            raise ValueError(f"max_categories must be at least 1, got {max_categories}")
+        columns, _ = named_columns(data, names)
+        forced = set(categorical or ())
+        known = {name for name, _ in columns}
+        if forced - known:
+            raise ValueError(f"categorical names columns that are not in the data: {sorted(forced - known)}")
+        features: list[Feature] = []
+        for name, col in columns:
+            template = like._features.get(name) if like is not None else None
+            if isinstance(template, CategoricalFeature) or (
+                template is None and (name in forced or is_categorical_column(col))
+            ):
+                cats = template.categories if isinstance(template, CategoricalFeature) else None
+                features.append(_categorical_feature(name, col, max_categories, cats))
+            else:
+                try:
+                    values = np.asarray(col, dtype=np.float64)
+                except (TypeError, ValueError) as e:
+                    raise ValueError(f"feature {name!r} is not numeric: {e}") from e
+                edges = template.edges if isinstance(template, NumericFeature) else None
+                features.append(_numeric_feature(name, values, bins, edges))
+        return cls(features)
+
+    # -- access ----------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(self._features)
+
+    def __getitem__(self, name: str) -> Feature:
+        return self._features[name]
+
+    def __iter__(self) -> Iterator[Feature]:
+        return iter(self._features.values())
+
+    def __len__(self) -> int:
+        return len(self._features)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._features
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        return {f.name: f.summary() for f in self}
+
+    def __repr__(self) -> str:
+        kinds = Counter(f.kind for f in self)
+        return f"Profile({len(self)} features: {kinds['numeric']} numeric, {kinds['categorical']} categorical)"
+
+    # -- merging ---------------------------------------------------------------
+    def compatible(self, other: "Profile") -> bool:
+        """Same features, kinds, edges and categories (so counts can be added)."""
+        if self.names != other.names:
+            return False
+        for a, b in zip(self, other):
+            if type(a) is not type(b):
+                return False
+            if isinstance(a, NumericFeature) and not np.array_equal(a.edges, b.edges):  # type: ignore[union-attr]
+                return False
+            if isinstance(a, CategoricalFeature) and a.categories != b.categories:  # type: ignore[union-attr]
+                return False
+        return True
+
+    def merge(self, other: "Profile") -> "Profile":
+        """Adds another profile of the same features, edges and categories; returns ``self``."""
+        if not isinstance(other, Profile):
+            raise TypeError(f"can only merge a Profile, got {type(other).__name__}")
+        if not self.compatible(other):
+            raise ValueError(
+                "profiles differ in features, edges or categories; build the later pieces with "
+                "Profile.from_data(piece, like=first_profile)"
+            )
+        for a, b in zip(self, other):
+            a.histogram.merge(b.histogram)
+            if isinstance(a, NumericFeature):
+                assert isinstance(b, NumericFeature)
+                na, nb = a.count, b.count  # a.sketch not merged yet
+                n = na + nb
+                if n:
+                    delta = b.mean - a.mean
+                    a.mean = a.mean + delta * nb / n
+                    a.m2 = a.m2 + b.m2 + delta * delta * na * nb / n
+                a.sketch.merge(b.sketch)
+        return self
+
+    def __add__(self, other: "Profile") -> "Profile":
+        return Profile.from_bytes(self.to_bytes()).merge(other)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Profile):
+            return NotImplemented
+        if not self.compatible(other):
+            return False
+        for a, b in zip(self, other):
+            if a.histogram != b.histogram:
+                return False
+            if isinstance(a, NumericFeature):
+                assert isinstance(b, NumericFeature)
+                if a.sketch != b.sketch or a.mean != b.mean or a.m2 != b.m2:
+                    return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- bytes and files -------------------------------------------------------
+    # Payload (object type 6): uint32 F, uint32 reserved (zero); per feature:
+    # name (uint32 size + UTF-8), uint8 kind (1 numeric, 2 categorical), then
+    # numeric: histogram blob, sketch blob, mean, m2 (f64);
+    # categorical: uint32 K, K tagged categories, histogram blob.
+    def to_bytes(self) -> bytes:
+        w = _binary.Writer()
+        w.u32(len(self))
+        w.u32(0)
+        for f in self:
+            w.text(f.name)
+            if isinstance(f, NumericFeature):
+                w.u8(1)
+                w.blob(f.histogram.to_bytes())
+                w.blob(f.sketch.to_bytes())
+                w.f64(f.mean)
+                w.f64(f.m2)
+            else:
+                w.u8(2)
+                w.u32(len(f.categories))
+                for c in f.categories:
+                    w.category(c)
+                w.blob(f.histogram.to_bytes())
+        return w.seal(_binary.PROFILE)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Profile":
+        """Decodes :meth:`to_bytes` output; raises :class:`driftline.DecodeError` for any malformed blob."""
+        r = _binary.Reader(_binary.PROFILE, data)
+        n = r.count("features", 9)
+        if n < 1 or n > _MAX_FEATURES:
+            raise _core.DecodeError(f"cannot decode: {n} features is out of range")
+        if r.u32("reserved") != 0:
+            raise _core.DecodeError("cannot decode: reserved bytes are not zero")
+        features: list[Feature] = []
+        for _ in range(n):
+            name = r.text("feature name")
+            kind = r.u8("feature kind")
+            if kind == 1:
+                hist = _binary.decoded("histogram", Histogram.from_bytes, r.blob("histogram"))
+                sketch = _binary.decoded("sketch", QuantileSketch.from_bytes, r.blob("sketch"))
+                mean, m2 = r.finite("mean"), r.finite("m2")
+                edges = np.asarray(hist.axis.edges, dtype=np.float64)
+                counts = hist.slot_counts()
+                finite_in_hist = int(counts[:-1].sum()) - sketch.positive_inf_count - sketch.negative_inf_count
+                if counts[-1] != sketch.nan_count or finite_in_hist != sketch.count or m2 < 0:
+                    raise _core.DecodeError(f"cannot decode: feature {name!r}: histogram and sketch disagree")
+                features.append(NumericFeature(name, edges, hist, sketch, mean, m2))
+            elif kind == 2:
+                k = r.count("categories", 2)
+                cats = tuple(r.category("category") for _ in range(k))
+                if len(set(cats)) != len(cats):
+                    raise _core.DecodeError(f"cannot decode: feature {name!r} repeats a category")
+                hist = _binary.decoded("histogram", Histogram.from_bytes, r.blob("histogram"))
+                if not np.array_equal(hist.axis.edges, np.arange(k + 2, dtype=np.float64)):
+                    raise _core.DecodeError(f"cannot decode: feature {name!r}: histogram does not match its categories")
+                features.append(CategoricalFeature(name, cats, hist))
+            else:
+                raise _core.DecodeError(f"cannot decode: unknown feature kind {kind}")
+        r.end("profile payload")
+        return _binary.decoded("profile", cls, features)
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Writes :meth:`to_bytes` to ``path`` (atomically: a temporary file, then a rename)."""
+        path = os.fspath(path)
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "wb") as fh:
+            fh.write(self.to_bytes())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Profile":
+        with open(os.fspath(path), "rb") as fh:
+            return cls.from_bytes(fh.read())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Profile.from_bytes, (self.to_bytes(),))

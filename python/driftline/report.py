@@ -1,0 +1,167 @@
+"""What a Monitor says: per-feature drift and quality, schema, staleness, latency, one status."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Optional
+
+__all__ = ["Report", "FeatureReport", "SchemaReport", "LatencyReport", "Contributor"]
+
+
+def _plain(v: Any) -> Any:
+    """JSON-ready: dataclasses to dicts, tuples to lists, non-finite floats to None."""
+    if hasattr(v, "__dataclass_fields__"):
+        return {f.name: _plain(getattr(v, f.name)) for f in fields(v)}
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if hasattr(v, "item"):  # numpy scalar
+        return _plain(v.item())
+    return v
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """A bin or category and its share of the drift: the PSI term ``(q - p) ln(q / p)``."""
+
+    cell: str
+    reference: float  # proportion in the reference
+    current: float  # proportion now
+    psi: float
+
+
+@dataclass(frozen=True)
+class FeatureReport:
+    """One feature over the report's time span, and its status under the policy.
+
+    Rates are fractions. ``rows`` counts every observation (also with the field
+    missing); ``count`` the non-missing values the drift statistics use.
+    ``ks`` is the binned Kolmogorov-Smirnov statistic at the reference edges and
+    ``ks_bound`` the most the exact statistic on the raw values can exceed it
+    (numeric features only). ``psi_noise_floor`` is the PSI that samples of these
+    sizes from the reference itself exceed with probability ``Policy.noise_alpha``.
+    """
+
+    name: str
+    kind: str
+    status: str
+    reasons: tuple[str, ...]
+    rows: int
+    count: int
+    reference_count: int
+    psi: float
+    psi_noise_floor: float
+    js_distance: float
+    ks: Optional[float]
+    ks_bound: Optional[float]
+    missing_rate: float
+    reference_missing_rate: float
+    absent: int
+    invalid: int
+    out_of_range_rate: Optional[float]
+    reference_out_of_range_rate: Optional[float]
+    unseen_rate: Optional[float]
+    reference_other_rate: Optional[float]
+    unseen_examples: tuple[Any, ...]
+    top_contributors: tuple[Contributor, ...]
+    seconds_since_value: Optional[float]
+    stuck: bool
+    minimum: Optional[float]
+    maximum: Optional[float]
+
+
+@dataclass(frozen=True)
+class SchemaReport:
+    """Fields missing from traffic (with their absent rate), unexpected fields (with counts), probable renames."""
+
+    missing: dict[str, float] = field(default_factory=dict)
+    unexpected: dict[str, int] = field(default_factory=dict)
+    renames: tuple[tuple[str, str, float], ...] = ()  # (missing, unexpected, PSI between them)
+    status: str = "ok"
+
+
+@dataclass(frozen=True)
+class LatencyReport:
+    """Latency quantiles (seconds) over the span, from a 1 %-accurate sketch; NaN without data."""
+
+    count: int
+    p50: float
+    p90: float
+    p99: float
+    p999: float
+    max: float
+    status: str
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """A Monitor's verdict at ``time`` over the last ``span`` seconds.
+
+    ``status`` is the worst of the features, the schema and latency: "ok",
+    "warn" or "alert", or "insufficient data" when nothing could be judged yet.
+    ``late``/``future`` count rows dropped for their timestamps (see Window).
+    """
+
+    status: str
+    time: float
+    span: float
+    rows: int
+    late: int
+    future: int
+    features: dict[str, FeatureReport]
+    schema: SchemaReport
+    latency: LatencyReport
+    reasons: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-serializable data (non-finite numbers become None)."""
+        out: dict[str, Any] = _plain(self)
+        return out
+
+    def to_frame(self) -> Any:
+        """One row per feature as a pandas DataFrame (requires pandas)."""
+        try:
+            import pandas as pd
+        except ImportError as e:  # pragma: no cover - exercised only without pandas
+            raise ImportError("Report.to_frame() needs pandas: pip install pandas") from e
+        rows = []
+        for f in self.features.values():
+            d = _plain(f)
+            d["reasons"] = "; ".join(f.reasons)
+            d["top_contributors"] = ", ".join(c.cell for c in f.top_contributors)
+            d["unseen_examples"] = ", ".join(map(str, f.unseen_examples))
+            rows.append(d)
+        return pd.DataFrame(rows).set_index("name")
+
+    def __str__(self) -> str:
+        def num(v: Optional[float], fmt: str = ".3f") -> str:
+            return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+
+        lines = [f"driftline report: {self.status.upper()}  (last {self.span:g} s, {self.rows} rows)"]
+        header = f"{'feature':<20} {'status':<18} {'count':>8} {'psi':>7} {'floor':>7} {'js':>6} {'missing':>8} {'range':>7}"
+        lines += [header, "-" * len(header)]
+        for f in self.features.values():
+            rate = f.out_of_range_rate if f.kind == "numeric" else f.unseen_rate
+            lines.append(
+                f"{f.name[:20]:<20} {f.status:<18} {f.count:>8} {num(f.psi):>7} {num(f.psi_noise_floor):>7} "
+                f"{num(f.js_distance, '.2f'):>6} {num(f.missing_rate, '.1%'):>8} {num(rate, '.1%'):>7}"
+            )
+        s = self.schema
+        if s.missing or s.unexpected:
+            lines.append(f"schema ({s.status}): missing {sorted(s.missing)}, unexpected {sorted(s.unexpected)}")
+            for a, b, p in s.renames:
+                lines.append(f"  probable rename: {a!r} -> {b!r} (PSI {p:.3f})")
+        lat = self.latency
+        if lat.count:
+            lines.append(
+                f"latency ({lat.status}): n={lat.count} p50={lat.p50 * 1e3:.2f} ms p90={lat.p90 * 1e3:.2f} ms "
+                f"p99={lat.p99 * 1e3:.2f} ms p999={lat.p999 * 1e3:.2f} ms max={lat.max * 1e3:.2f} ms"
+            )
+        for r in self.reasons:
+            lines.append(f"* {r}")
+        return "\n".join(lines)
