@@ -417,6 +417,8 @@ class Monitor:
         reasons: list[str] = []
         if judged_levels:
             j = int(np.flatnonzero(judged)[-1])  # the latest judged bucket
+            if stuck_level[j]:  # the most specific finding first: a stuck feature also "drifts"
+                reasons.append("stuck: every value in the latest bucket is the same")
             if drift_level[j]:
                 reasons.append(
                     f"drift: PSI {b_psi[j]:.3f} in the latest bucket (warn {policy.psi_warn:g}, "
@@ -426,8 +428,6 @@ class Monitor:
                 reasons.append(f"missing values: {b_missing[j]:.1%} in the latest bucket vs {ref_missing:.1%} in the reference")
             if rate_level[j]:
                 reasons.append(f"{rate_name}: {b_rate[j]:.1%} in the latest bucket vs {ref_rate:.1%} in the reference")
-            if stuck_level[j]:
-                reasons.append("stuck: every value in the latest bucket is the same")
             if state > 0 and not reasons:
                 reasons.append(f"held by hysteresis until {policy.consecutive} buckets in a row are below {LEVELS[state]}")
 

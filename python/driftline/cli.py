@@ -1,0 +1,30 @@
+"""The ``driftline`` command line (argparse; no extra dependency)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+__all__ = ["main"]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="driftline", description="Always-on drift, data-quality and latency monitoring.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="stream a simulated day with injected incidents through a Monitor")
+    demo.add_argument("--rate", type=float, default=40.0, help="requests per simulated second (default 40)")
+    demo.add_argument("--hours", type=float, default=24.0, help="length of the simulated day in hours (default 24)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--out", default="driftline-demo-report.json", help="where to write the final report as JSON")
+    demo.add_argument("--quiet", action="store_true", help="print only the summary, not the timeline")
+    args = parser.parse_args(argv)
+    if args.rate <= 0 or args.hours <= 0:
+        parser.error("--rate and --hours must be positive")
+    from .demo import main as demo_main
+
+    return demo_main(rate=args.rate, hours=args.hours, seed=args.seed, out=args.out, quiet=args.quiet)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
