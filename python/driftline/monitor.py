@@ -201,6 +201,8 @@ class Monitor:
             else:
                 self._observe_columns(*named_columns(data), t, now)
         elif kind is np.ndarray:
+            if data.ndim not in (1, 2):
+                raise ValueError(f"an array must be one row (1-D) or rows x features (2-D), got {data.ndim}-D")
             if self._numeric_only and data.dtype.kind in "biuf" and data.ndim in (1, 2):
                 self._core.observe_array(data, t, now)
             elif data.ndim == 1:

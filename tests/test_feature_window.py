@@ -1,0 +1,217 @@
+"""The Monitor's core state (FeatureWindow) against numpy on the raw values."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+import driftline as dl
+from driftline import _core
+from helpers import reference_slots, reseal
+
+ABSENT = struct.unpack("<d", struct.pack("<Q", 0x7FF800000000AB5E))[0]
+INVALID = struct.unpack("<d", struct.pack("<Q", 0x7FF800000000BAD0))[0]
+
+
+def make_edges(rng: np.random.Generator, f: int) -> list[np.ndarray]:
+    """Per feature: a few to many sorted edges (some above the 16-edge SIMD threshold)."""
+    out = []
+    for j in range(f):
+        k = [2, 5, 11, 17, 40][j % 5]
+        out.append(np.unique(rng.normal(0, 1.5, k)))
+    return out
+
+
+def expected(edges: list[np.ndarray], data: np.ndarray) -> np.ndarray:
+    return np.concatenate([reference_slots(e, data[:, j]) for j, e in enumerate(edges)])
+
+
+def current(w: _core.FeatureWindow, now: float) -> dict[str, np.ndarray]:
+    snap = w.snapshot(now)
+    return {k: (v.sum(axis=0) if k in ("counts", "absent", "invalid", "rows") else v) for k, v in snap.items()}
+
+
+def messy(rng: np.random.Generator, n: int, f: int) -> np.ndarray:
+    x = rng.normal(0, 2, (n, f))
+    x[rng.random((n, f)) < 0.05] = np.nan
+    x[rng.random((n, f)) < 0.01] = np.inf
+    x[rng.random((n, f)) < 0.01] = -np.inf
+    return x
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "columns", "rows", "strided", "int32"])
+def test_counts_equal_numpy_for_every_layout(simd: str, layout: str) -> None:
+    rng = np.random.default_rng(7)
+    edges = make_edges(rng, 12)
+    data = messy(rng, 3000, 12)
+    w = _core.FeatureWindow([e.tolist() for e in edges], 60.0, 5)
+    if layout == "C":
+        w.observe_array(np.ascontiguousarray(data), 10.0, 10.0)
+    elif layout == "F":
+        w.observe_array(np.asfortranarray(data), 10.0, 10.0)
+    elif layout == "columns":
+        w.observe_columns([np.ascontiguousarray(data[:, j]) for j in range(12)], 3000, 10.0, 10.0)
+    elif layout == "rows":
+        for row in data[:200]:
+            w.observe_array(row, 10.0, 10.0)
+        data = data[:200]
+    elif layout == "strided":
+        big = np.zeros((6000, 24))
+        big[::2, ::2] = data
+        w.observe_array(big[::2, ::2], 10.0, 10.0)
+    else:
+        data = np.round(np.nan_to_num(data, nan=0.0, posinf=5, neginf=-5) * 3)
+        w.observe_array(data.astype(np.int32), 10.0, 10.0)
+    got = current(w, 10.0)
+    np.testing.assert_array_equal(got["counts"], expected(edges, data))
+    assert got["rows"] == len(data)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(np.isnan(data), np.inf, data).min(axis=0)
+        hi = np.where(np.isnan(data), -np.inf, data).max(axis=0)
+    np.testing.assert_array_equal(w.snapshot(10.0)["minimum"].min(axis=0), lo)
+    np.testing.assert_array_equal(w.snapshot(10.0)["maximum"].max(axis=0), hi)
+
+
+def test_absent_and_invalid_are_missing_and_counted_apart(simd: str) -> None:
+    edges = [[0.0, 1.0, 2.0]] * 3
+    w = _core.FeatureWindow(edges, 60.0, 5)
+    n = 100
+    cols = [np.full(n, 0.5), np.full(n, np.nan), None]  # None: absent column
+    cols[0][:10] = INVALID
+    cols[0][10:13] = ABSENT
+    w.observe_columns(cols, n, 1.0, 1.0)
+    got = current(w, 1.0)
+    assert list(got["absent"]) == [3, 0, n]
+    assert list(got["invalid"]) == [10, 0, 0]
+    nan_slots = [w.offsets[j] + 4 for j in range(3)]
+    assert list(got["counts"][nan_slots]) == [13, n, n]
+    assert np.isinf(w.snapshot(1.0)["minimum"][-1, 1])  # no value: +inf / -inf
+
+
+def test_last_seen_moves_only_with_values() -> None:
+    w = _core.FeatureWindow([[0.0, 1.0]] * 2, 10.0, 3)
+    w.observe_array(np.array([0.5, np.nan]), 5.0, 5.0)
+    assert list(w.last_seen) == [5.0, -np.inf]
+    w.observe_array(np.array([[np.nan, np.nan], [np.nan, 2.0]]), 7.0, 7.0)
+    assert list(w.last_seen) == [5.0, 7.0]
+    w.observe_array(np.array([1.0, 1.0]), 500.0, 8.0)  # future: not in the ring, not "seen"
+    assert list(w.last_seen) == [5.0, 7.0] and w.future == 1
+    w.observe_array(np.array([1.0, 1.0]), 3.0, 8.0)  # older: max() keeps the latest
+    assert list(w.last_seen) == [5.0, 7.0]
+
+
+def test_ring_semantics_and_counter_identity() -> None:
+    rng = np.random.default_rng(1)
+    w = _core.FeatureWindow([[0.0, 1.0, 2.0]] * 4, 10.0, 6)
+    now = 100.0
+    total = 0
+    for step in range(50):
+        n = int(rng.integers(0, 30))
+        t = now + rng.uniform(-80, 25)
+        w.observe_array(rng.uniform(-1, 3, (n, 4)), t, now)
+        total += n
+        now += rng.uniform(0, 7)
+    snap = w.snapshot(now)
+    assert w.total == total
+    assert snap["rows"].sum() + w.late + w.future + w.expired == total
+
+
+def test_merge_equals_one_window_that_saw_everything() -> None:
+    rng = np.random.default_rng(3)
+    edges = make_edges(rng, 6)
+    one = _core.FeatureWindow([e.tolist() for e in edges], 10.0, 8)
+    parts = [_core.FeatureWindow([e.tolist() for e in edges], 10.0, 8) for _ in range(3)]
+    events = []
+    for i in range(60):
+        events.append((rng.integers(0, 3), messy(rng, int(rng.integers(1, 50)), 6), 100.0 + i * 2.0 + rng.uniform(-15, 5)))
+    for k, data, t in events:
+        now = max(100.0 + 2.0 * 60, t)
+        one.observe_array(data, t, 220.0)
+        parts[k].observe_array(data, t, 220.0)
+    merged = _core.FeatureWindow(parts[0])
+    merged.merge(parts[1])
+    merged.merge(parts[2])
+    a, b = one.snapshot(220.0), merged.snapshot(220.0)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    assert (one.total, one.late, one.future) == (merged.total, merged.late, merged.future)
+    np.testing.assert_array_equal(one.last_seen, merged.last_seen)
+    assert one.to_bytes() == merged.to_bytes()
+
+
+def test_merge_refuses_other_bins_or_width() -> None:
+    a = _core.FeatureWindow([[0.0, 1.0]], 10.0, 3)
+    with pytest.raises(ValueError, match="do not match"):
+        a.merge(_core.FeatureWindow([[0.0, 2.0]], 10.0, 3))
+    with pytest.raises(ValueError, match="width or length"):
+        a.merge(_core.FeatureWindow([[0.0, 1.0]], 5.0, 3))
+
+
+def test_bad_input_raises_and_changes_nothing() -> None:
+    w = _core.FeatureWindow([[0.0, 1.0]] * 3, 10.0, 3)
+    w.observe_array(np.ones(3), 1.0, 1.0)
+    before = w.to_bytes()
+    for bad, error in [
+        (np.ones(4), ValueError),
+        (np.ones((2, 2)), ValueError),
+        (np.ones((2, 3, 1)), ValueError),
+        (np.array(["a", "b", "c"]), TypeError),
+        (np.ones(3, dtype=complex), TypeError),
+    ]:
+        with pytest.raises(error):
+            w.observe_array(bad, 1.0, 1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        w.observe_array(np.ones(3), float("nan"), 1.0)
+    with pytest.raises(ValueError, match="one column per feature"):
+        w.observe_columns([np.ones(2)] * 2, 2, 1.0, 1.0)
+    with pytest.raises(ValueError, match="every column"):
+        w.observe_columns([np.ones(2), np.ones(3), None], 2, 1.0, 1.0)
+    assert w.to_bytes() == before
+    with pytest.raises(ValueError):
+        _core.FeatureWindow([], 10.0, 3)
+    with pytest.raises(ValueError):
+        _core.FeatureWindow([[1.0, 0.0]], 10.0, 3)
+
+
+def sample_blob() -> bytes:
+    w = _core.FeatureWindow([[0.0, 1.0, 2.0], [-1.0, 1.0]], 5.0, 2)
+    w.observe_array(np.array([[0.5, np.nan], [3.0, 0.0]]), 7.0, 9.0)
+    w.observe_columns([np.array([np.inf]), None], 1, 1.0, 9.0)
+    return bytes(w.to_bytes())
+
+
+def test_bytes_round_trip_and_every_truncation_and_bit_flip_fails_cleanly() -> None:
+    blob = sample_blob()
+    assert _core.FeatureWindow(blob).to_bytes() == blob
+    for size in range(len(blob)):
+        with pytest.raises(dl.DecodeError):
+            _core.FeatureWindow(blob[:size])
+    data = bytearray(blob)
+    for i in range(len(data)):
+        for bit in range(8):
+            data[i] ^= 1 << bit
+            with pytest.raises(dl.DecodeError):
+                _core.FeatureWindow(bytes(data))
+            data[i] ^= 1 << bit
+
+
+def test_resealed_mutations_fail_cleanly_or_decode_to_a_consistent_object() -> None:
+    rng = np.random.default_rng(11)
+    good = sample_blob()
+    decoded = 0
+    for _ in range(3000):
+        data = bytearray(good)
+        for _ in range(int(rng.integers(1, 4))):
+            i = int(rng.integers(16, len(data) - 4))
+            data[i] = int(rng.integers(0, 256))
+        try:
+            w = _core.FeatureWindow(reseal(bytes(data)))
+        except dl.DecodeError:
+            continue
+        decoded += 1
+        snap = w.snapshot(9.0)
+        assert snap["rows"].sum() + w.late + w.future + w.expired == w.total
+        assert _core.FeatureWindow(w.to_bytes()).to_bytes() == w.to_bytes()
+    assert decoded < 3000
