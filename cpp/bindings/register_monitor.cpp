@@ -170,15 +170,28 @@ std::vector<Axis> axes_from(const std::vector<std::vector<double>>& edges) {
   return axes;
 }
 
+// Whether numpy can hand this array to the core as is: float64 in native byte
+// order, aligned, with strides of whole elements (the common case, checked
+// without creating any Python object beyond the dtype).
+bool native_float64(const py::array& a) {
+  const py::dtype dt = a.dtype();
+  if (dt.num() != py::detail::npy_api::NPY_DOUBLE_ || dt.byteorder() != '=') return false;
+  if ((a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) == 0) return false;
+  for (py::ssize_t d = 0; d < a.ndim(); ++d) {
+    if (a.strides(d) % py::ssize_t(sizeof(double)) != 0) return false;
+  }
+  return true;
+}
+
 // Observes a 1-D row (F values) or a 2-D batch (rows x F) of any strides.
 void observe_array(FeatureWindow& w, py::handle data, double t, double now) {
-  const py::array probe = py::isinstance<py::array>(data) ? py::reinterpret_borrow<py::array>(data)
-                                                          : py::array(py::module_::import("numpy").attr("asarray")(data));
-  const int ndim = int(probe.ndim());
+  py::array a = py::array::check_(data) ? py::reinterpret_borrow<py::array>(data)
+                                        : py::array(py::module_::import("numpy").attr("asarray")(data));
+  const int ndim = int(a.ndim());
   if (ndim != 1 && ndim != 2) {
     throw py::value_error("data must be one row (1-D) or rows x features (2-D), got " + std::to_string(ndim) + "-D");
   }
-  AnyFloat64 a = as_float64_strided(probe, ndim, "data");
+  if (!native_float64(a)) a = as_float64_strided(a, ndim, "data");
   const auto f = std::size_t(w.features());
   const std::size_t width = std::size_t(a.shape(ndim - 1));
   if (width != f) {
@@ -188,14 +201,19 @@ void observe_array(FeatureWindow& w, py::handle data, double t, double now) {
   const std::size_t n = ndim == 1 ? 1 : std::size_t(a.shape(0));
   const std::ptrdiff_t row_stride = ndim == 1 ? 0 : a.strides(0) / py::ssize_t(sizeof(double));
   const std::ptrdiff_t column_stride = a.strides(ndim - 1) / py::ssize_t(sizeof(double));
-  std::vector<const double*> columns(f);
-  std::vector<std::ptrdiff_t> strides(f, row_stride);
-  for (std::size_t j = 0; j < f; ++j) columns[j] = a.data() + std::ptrdiff_t(j) * column_stride;
+  const auto* base = static_cast<const double*>(a.data());
+  // Per-thread scratch: a single row must not pay for two allocations.
+  thread_local std::vector<const double*> columns;
+  thread_local std::vector<std::ptrdiff_t> strides;
+  columns.resize(f);
+  strides.assign(f, row_stride);
+  for (std::size_t j = 0; j < f; ++j) columns[j] = base + std::ptrdiff_t(j) * column_stride;
+  const FeatureRows rows{columns.data(), strides.data()};
   if (n >= 64) {
     py::gil_scoped_release release;  // `a` keeps the buffer alive; the core sees no Python object
-    w.observe(FeatureRows{columns.data(), strides.data()}, n, t, now);
+    w.observe(rows, n, t, now);
   } else {
-    w.observe(FeatureRows{columns.data(), strides.data()}, n, t, now);
+    w.observe(rows, n, t, now);
   }
 }
 

@@ -166,7 +166,7 @@ class Monitor:
 
     def _now(self) -> float:
         now = float(self._clock())
-        if math.isnan(now):
+        if now != now:
             raise ValueError("the clock returned NaN")
         return now
 
@@ -192,8 +192,13 @@ class Monitor:
             t = now
         else:
             t = float(t)
-            if math.isnan(t):
+            if t != t:
                 raise ValueError("t must not be NaN")
+        kind = type(data)
+        if kind is np.ndarray and self._numeric_only and data.dtype.kind in "biuf":
+            # The hot path: one C++ call, which checks the shape.
+            self._core.observe_array(data, t, now)
+            return
         kind = type(data)
         if kind is dict:
             if not data or is_scalar(next(iter(data.values()))):
@@ -203,9 +208,7 @@ class Monitor:
         elif kind is np.ndarray:
             if data.ndim not in (1, 2):
                 raise ValueError(f"an array must be one row (1-D) or rows x features (2-D), got {data.ndim}-D")
-            if self._numeric_only and data.dtype.kind in "biuf" and data.ndim in (1, 2):
-                self._core.observe_array(data, t, now)
-            elif data.ndim == 1:
+            if data.ndim == 1:
                 self._observe_row(self._row_from_sequence(data.tolist()), t, now)
             else:
                 self._observe_columns(*named_columns(data, self._names), t, now)

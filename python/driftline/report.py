@@ -126,7 +126,7 @@ class Report:
     def to_frame(self) -> Any:
         """One row per feature as a pandas DataFrame (requires pandas)."""
         try:
-            import pandas as pd
+            import pandas as pd  # type: ignore[import-untyped, unused-ignore]
         except ImportError as e:  # pragma: no cover - exercised only without pandas
             raise ImportError("Report.to_frame() needs pandas: pip install pandas") from e
         rows = []

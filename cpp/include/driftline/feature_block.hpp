@@ -100,11 +100,19 @@ class FeatureBlock {
   static FeatureBlock from_bytes(const std::uint8_t* data, std::size_t size);
 
  private:
+  // Edges of axes with at most this many edges are also kept in a flat table
+  // for the one-row path (padded with NaN, which no comparison counts).
+  static constexpr std::size_t kRowEdges = 16;
+
   struct Layout {
     std::vector<Axis> axes;
     std::vector<std::size_t> offsets;
     std::size_t cells = 0;
+    std::vector<double> row_edges;  // features x kRowEdges
+    std::vector<std::uint8_t> in_table;  // per feature: 1 if its edges are in row_edges
   };
+
+  void fill_row(const FeatureRows& row);
 
   // Adds m contiguous values of feature f.
   void fill_values(std::size_t f, const double* x, std::size_t m);
