@@ -8,11 +8,17 @@ from pathlib import Path
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_readme_python_blocks_run() -> None:
+def test_readme_python_blocks_run(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the examples write files
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert len(blocks) >= 4
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
     assert namespace["window"].total == 10_000
+    report = namespace["report"]
+    assert report.features["country"].unseen_examples == ("NL",)
+    assert report.features["age"].status == "insufficient data"  # no bucket has completed yet
+    assert report.features["age"].psi > report.features["age"].psi_noise_floor  # the mean moved by 5
+    assert namespace["merged"].rows == 2 * namespace["monitor"].rows
     assert 0.01 < namespace["dl"].psi(namespace["reference_hist"], namespace["current"]) < 0.1
