@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
+import pytest
 
 
 def reference_slots(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -29,6 +32,20 @@ def crc32c(data: bytes) -> int:
         for _ in range(8):
             crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
     return crc ^ 0xFFFFFFFF
+
+
+def assert_every_truncation_and_bit_flip_fails(blob: bytes, decode: Callable[[bytes], Any], error: type) -> None:
+    """Every proper prefix of ``blob`` and every single-bit flip of it makes ``decode`` raise ``error``."""
+    for size in range(len(blob)):
+        with pytest.raises(error):
+            decode(blob[:size])
+    data = bytearray(blob)
+    for i in range(len(data)):
+        for bit in range(8):
+            data[i] ^= 1 << bit
+            with pytest.raises(error):
+                decode(bytes(data))
+            data[i] ^= 1 << bit
 
 
 def reseal(blob: bytes) -> bytes:

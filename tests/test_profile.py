@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import driftline as dl
-from helpers import reference_slots, reseal
+from helpers import assert_every_truncation_and_bit_flip_fails, reference_slots, reseal
 
 
 def training(n: int = 5000, seed: int = 0) -> dict[str, np.ndarray]:
@@ -135,16 +135,7 @@ def test_bad_inputs_raise_clear_errors() -> None:
 def test_every_truncation_and_bit_flip_raises_decode_error() -> None:
     p = dl.Profile.from_data({"x": [1.0, 2.0, np.nan], "c": ["a", "b", None], "k": [True, False, True]})
     blob = p.to_bytes()
-    for size in range(len(blob)):
-        with pytest.raises(dl.DecodeError):
-            dl.Profile.from_bytes(blob[:size])
-    data = bytearray(blob)
-    for i in range(len(data)):
-        for bit in range(8):
-            data[i] ^= 1 << bit
-            with pytest.raises(dl.DecodeError):
-                dl.Profile.from_bytes(bytes(data))
-            data[i] ^= 1 << bit
+    assert_every_truncation_and_bit_flip_fails(blob, dl.Profile.from_bytes, dl.DecodeError)
 
 
 def test_resealed_mutations_fail_cleanly() -> None:

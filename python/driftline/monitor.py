@@ -8,12 +8,13 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from contextlib import ContextDecorator
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _binary, _core
+from ._clock import Clock, check_clock, read_clock
 from ._columns import as_list, is_dataframe, is_scalar, named_columns
 from .drift import js_distance, ks_binned, psi, psi_threshold
 from .policy import LEVELS, Policy, hysteresis
@@ -24,7 +25,6 @@ from .window import Window
 
 __all__ = ["Monitor"]
 
-Clock = Callable[[], float]
 
 # Bounds on what the Monitor keeps about things the profile does not know.
 _MAX_UNEXPECTED_FIELDS = 64  # fields tracked by name; values of more are counted in `untracked`
@@ -104,8 +104,6 @@ class Monitor:
             raise TypeError(f"profile must be a driftline.Profile, got {type(profile).__name__}")
         if policy is not None and not isinstance(policy, Policy):
             raise TypeError(f"policy must be a driftline.Policy, got {type(policy).__name__}")
-        if clock is not None and not callable(clock):
-            raise TypeError(f"clock must be a callable returning seconds, got {type(clock).__name__}")
         window, bucket = float(window), float(bucket)
         if not (bucket > 0 and math.isfinite(bucket)) or not (window >= bucket and math.isfinite(window)):
             raise ValueError(f"need 0 < bucket <= window, both finite; got window={window}, bucket={bucket}")
@@ -114,7 +112,7 @@ class Monitor:
             raise ValueError(f"window ({window:g} s) must be a whole number of buckets ({bucket:g} s)")
         self._profile = profile
         self._policy = policy if policy is not None else Policy()
-        self._clock: Clock = clock if clock is not None else time.time
+        self._clock: Clock = check_clock(clock)
         self._window_seconds = window
         self._bucket = bucket
         self._length = length
@@ -165,10 +163,7 @@ class Monitor:
         return int(self._core.future)
 
     def _now(self) -> float:
-        now = float(self._clock())
-        if now != now:
-            raise ValueError("the clock returned NaN")
-        return now
+        return read_clock(self._clock)
 
     def __repr__(self) -> str:
         return (

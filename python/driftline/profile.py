@@ -40,8 +40,28 @@ def _category(v: Any) -> Category:
     return str(v)
 
 
+class _Counted:
+    """What both feature kinds read off their reference histogram (NaN slot last)."""
+
+    histogram: Histogram
+
+    @property
+    def missing(self) -> int:
+        """NaN/None values."""
+        return int(self.histogram.slot_counts()[-1])
+
+    @property
+    def total(self) -> int:
+        """Every reference value, missing ones included."""
+        return int(self.histogram.total)
+
+    def cells(self) -> np.ndarray:
+        """Reference counts of the histogram's cells, ``[underflow, bins..., overflow]`` (NaN excluded)."""
+        return np.asarray(self.histogram.slot_counts()[:-1], dtype=np.float64)
+
+
 @dataclass(eq=False)
-class NumericFeature:
+class NumericFeature(_Counted):
     """A numeric reference: quantile edges, a histogram over them, a quantile sketch, moments.
 
     ``histogram`` counts every reference value (flows and NaN included) over
@@ -66,15 +86,6 @@ class NumericFeature:
         return int(self.sketch.count)
 
     @property
-    def missing(self) -> int:
-        """NaN/None values."""
-        return int(self.histogram.slot_counts()[-1])
-
-    @property
-    def total(self) -> int:
-        return int(self.histogram.total)
-
-    @property
     def std(self) -> float:
         return math.sqrt(self.m2 / (self.count - 1)) if self.count > 1 else math.nan
 
@@ -89,10 +100,6 @@ class NumericFeature:
     @property
     def constant(self) -> bool:
         return not (self.sketch.min < self.sketch.max)
-
-    def cells(self) -> np.ndarray:
-        """Reference counts of ``[underflow, bins..., overflow]`` (NaN excluded)."""
-        return np.asarray(self.histogram.slot_counts()[:-1], dtype=np.float64)
 
     def labels(self) -> list[str]:
         """A label per cell: ``"< e0"``, ``"[e0, e1)"``, ..., ``">= ek"``."""
@@ -114,7 +121,7 @@ class NumericFeature:
 
 
 @dataclass(eq=False)
-class CategoricalFeature:
+class CategoricalFeature(_Counted):
     """A categorical reference: the most frequent categories, an "other" count and a missing count.
 
     ``histogram`` is over the category codes: bin ``k`` counts ``categories[k]``,
@@ -137,14 +144,6 @@ class CategoricalFeature:
         return np.arange(len(self.categories) + 2, dtype=np.float64)
 
     @property
-    def missing(self) -> int:
-        return int(self.histogram.slot_counts()[-1])
-
-    @property
-    def total(self) -> int:
-        return int(self.histogram.total)
-
-    @property
     def count(self) -> int:
         return self.total - self.missing
 
@@ -155,9 +154,6 @@ class CategoricalFeature:
     @property
     def constant(self) -> bool:
         return int(np.count_nonzero(self.cells())) <= 1
-
-    def cells(self) -> np.ndarray:
-        return np.asarray(self.histogram.slot_counts()[:-1], dtype=np.float64)
 
     def labels(self) -> list[str]:
         return ["(underflow)"] + [str(c) for c in self.categories] + ["(other)", "(overflow)"]

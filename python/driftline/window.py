@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import math
 import operator
-import time
-from typing import Any, Callable, Generic, Optional, TypeVar, Union
+from typing import Any, Generic, Optional, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._clock import Clock, check_clock, read_clock
 from .histogram import Histogram
 from .sketch import QuantileSketch
 
 __all__ = ["Window"]
 
 Slot = TypeVar("Slot", Histogram, QuantileSketch)
-Clock = Callable[[], float]
 
 
 def _wrap(core: Any, kind: Any) -> Any:
@@ -63,19 +62,10 @@ class Window(Generic[Slot]):
             )
         self._clock = self._check_clock(clock)
 
-    @staticmethod
-    def _check_clock(clock: Optional[Clock]) -> Clock:
-        if clock is None:
-            return time.time
-        if not callable(clock):
-            raise TypeError(f"clock must be a callable returning seconds, got {type(clock).__name__}")
-        return clock
+    _check_clock = staticmethod(check_clock)
 
     def _now(self) -> float:
-        now = float(self._clock())
-        if math.isnan(now):
-            raise ValueError("the clock returned NaN")
-        return now
+        return read_clock(self._clock)
 
     # -- filling -------------------------------------------------------------
     def record(self, x: float, t: Optional[float] = None) -> None:
