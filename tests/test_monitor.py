@@ -175,6 +175,13 @@ def feed(monitor: dl.Monitor, rows: list[dict[str, Any]], shape: str, names: lis
         monitor.observe(pd.DataFrame(rows, columns=names))
     elif shape == "mapping columns":
         monitor.observe(_ReadOnly({k: [row[k] for row in rows] for k in names}))
+    elif shape == "categorical dataframe":
+        frame = pd.DataFrame(rows, columns=names)
+        frame["color"] = frame["color"].astype("category")
+        monitor.observe(frame)
+    elif shape == "series columns":
+        frame = pd.DataFrame(rows, columns=names)
+        monitor.observe({k: frame[k] for k in names})
 
 
 class _ReadOnly(Mapping):
@@ -191,7 +198,10 @@ class _ReadOnly(Mapping):
         return len(self._d)
 
 
-SHAPES = ["dict rows", "list rows", "array rows", "mapping rows", "columns", "numpy columns", "dataframe", "mapping columns"]
+SHAPES = [
+    "dict rows", "list rows", "array rows", "mapping rows", "columns", "numpy columns", "dataframe", "mapping columns",
+    "categorical dataframe", "series columns",
+]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -267,6 +277,10 @@ def test_bad_shapes_and_configuration_raise() -> None:
     ]:
         with pytest.raises(error):
             m.observe(bad)
+    with pytest.raises(ValueError, match="holds 2 values, expected 3"):
+        m.observe({"a": [1.0, 2.0, 3.0], "b": np.ones(2)})
+    with pytest.raises(TypeError, match="sequence of values"):
+        m.observe({"a": [1.0, 2.0], "b": "ab"})
     with pytest.raises(ValueError, match="NaN"):
         m.observe({"a": 1.0}, t=float("nan"))
     assert m.rows == 0

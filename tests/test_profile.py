@@ -82,6 +82,9 @@ def test_every_input_shape_gives_the_same_profile() -> None:
     assert by_array == dl.Profile.from_data(numeric)
     as_lists = dl.Profile.from_data({k: v.tolist() for k, v in d.items()})
     assert as_lists == by_mapping
+    frame = pd.DataFrame(d)
+    frame["color"] = frame["color"].astype("category")
+    assert dl.Profile.from_data(frame) == by_mapping  # a pandas category column is categorical
 
 
 def test_pieces_merge_to_the_whole() -> None:

@@ -130,21 +130,65 @@ class RowEncoder {
     return py::make_tuple(matched, unseen_pairs(unseen));
   }
 
-  // Encodes one column (a sequence) for feature f; returns (float64 array, unseen pairs or None).
-  py::tuple encode_column(std::size_t f, const py::handle& values) {
-    if (f >= names_.size()) throw py::index_error("feature index out of range");
+  // Observes a batch given as a dict of name -> column (n values each): numeric
+  // arrays are taken as float64 without a per-value step, anything else is
+  // read value by value as in a row; features the dict lacks are absent. All
+  // columns are converted and checked before anything is counted. Returns
+  // (fields matched, unseen (feature, value) pairs or None).
+  py::tuple observe_columns(FeatureWindow& window, const py::dict& columns, std::size_t n, double t, double now) {
+    check(window);
+    const std::size_t nf = names_.size();
+    std::vector<Float64Array> keep(nf);
+    std::vector<const double*> pointers(nf, &kAbsent);
+    std::vector<std::ptrdiff_t> strides(nf, 0);
+    std::vector<py::object> unseen;
+    std::size_t matched = 0;
+    for (std::size_t f = 0; f < nf; ++f) {
+      PyObject* column = PyDict_GetItemWithError(columns.ptr(), names_[f].ptr());
+      if (column == nullptr) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        continue;
+      }
+      ++matched;
+      keep[f] = numeric_array(f, column) ? as_float64_vector(column, "column") : encode_sequence(f, column, &unseen);
+      if (std::size_t(keep[f].size()) != n) {
+        throw py::value_error("column " + py::repr(names_[f]).cast<std::string>() + " holds " +
+                              std::to_string(keep[f].size()) + " values, expected " + std::to_string(n));
+      }
+      pointers[f] = keep[f].data();
+      strides[f] = 1;
+    }
+    {
+      py::gil_scoped_release release;  // `keep` holds the buffers; the core sees no Python object
+      window.observe(FeatureRows{pointers.data(), strides.data()}, n, t, now);
+    }
+    return py::make_tuple(matched, unseen_pairs(unseen));
+  }
+
+ private:
+  // A numeric feature's column that numpy can convert without reading values one by one.
+  bool numeric_array(std::size_t f, PyObject* column) const {
+    if (!codes_[f].is_none() || !py::array::check_(column)) return false;
+    const char kind = py::reinterpret_borrow<py::array>(column).dtype().kind();
+    return kind == 'b' || kind == 'i' || kind == 'u' || kind == 'f';
+  }
+
+  // Reads a column value by value (see encode_value); text and scalars are not columns.
+  Float64Array encode_sequence(std::size_t f, py::handle values, std::vector<py::object>* unseen) const {
+    if (PyUnicode_Check(values.ptr()) || PyBytes_Check(values.ptr()) || !PySequence_Check(values.ptr())) {
+      throw py::type_error("column " + py::repr(names_[f]).cast<std::string>() + " must be a sequence of values, got " +
+                           std::string(Py_TYPE(values.ptr())->tp_name));
+    }
     py::object seq = py::reinterpret_steal<py::object>(PySequence_Fast(values.ptr(), "a column must be a sequence"));
     if (!seq) throw py::error_already_set();
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
     PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
-    py::array_t<double> out(n);
+    Float64Array out(n);
     double* p = out.mutable_data();
-    std::vector<py::object> unseen;
-    for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(f, items[i], codes_[f].ptr(), other_[f], &unseen);
-    return py::make_tuple(out, unseen_pairs(unseen));
+    for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(f, items[i], codes_[f].ptr(), other_[f], unseen);
+    return out;
   }
 
- private:
   void check(const FeatureWindow& window) const {
     if (window.features() != names_.size()) throw py::value_error("the encoder and the window have different features");
   }
@@ -317,7 +361,8 @@ void register_monitor(py::module_& m) {
   py::class_<RowEncoder>(m, "RowEncoder", "Maps the fields of Python rows to a FeatureWindow's features.")
       .def(py::init<const std::vector<py::str>&, const std::vector<py::object>&>(), py::arg("names"), py::arg("codes"))
       .def("observe", &RowEncoder::observe, py::arg("window"), py::arg("row"), py::arg("t"), py::arg("now"))
-      .def("encode_column", &RowEncoder::encode_column, py::arg("feature"), py::arg("values"))
+      .def("observe_columns", &RowEncoder::observe_columns, py::arg("window"), py::arg("columns"), py::arg("n"),
+           py::arg("t"), py::arg("now"))
       .def_property_readonly("features", &RowEncoder::features);
 
   m.def(

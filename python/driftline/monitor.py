@@ -199,21 +199,22 @@ class Monitor:
             if not data or is_scalar(next(iter(data.values()))):
                 self._observe_row(data, t, now)
             else:
-                self._observe_columns(*named_columns(data), t, now)
+                self._observe_columns(data, t, now)
         elif kind is np.ndarray:
             if data.ndim not in (1, 2):
                 raise ValueError(f"an array must be one row (1-D) or rows x features (2-D), got {data.ndim}-D")
             if data.ndim == 1:
                 self._observe_row(self._row_from_sequence(data.tolist()), t, now)
             else:
-                self._observe_columns(*named_columns(data, self._names), t, now)
+                self._observe_columns(dict(named_columns(data, self._names)[0]), t, now)
         elif is_dataframe(data):
-            self._observe_columns(*named_columns(data), t, now)
+            # Columns as numpy arrays (a categorical column becomes an object array of its values).
+            self._observe_columns({str(c): data[c].to_numpy() for c in data.columns}, t, now)
         elif isinstance(data, Mapping):
             if not data or is_scalar(next(iter(data.values()))):
                 self._observe_row(dict(data), t, now)
             else:
-                self._observe_columns(*named_columns(data), t, now)
+                self._observe_columns(data, t, now)
         elif isinstance(data, (list, tuple)):
             self._observe_row(self._row_from_sequence(list(data)), t, now)
         else:
@@ -237,28 +238,21 @@ class Monitor:
         if unseen is not None:
             self._note_unseen(unseen, t)
 
-    def _observe_columns(self, pairs: list[tuple[str, Any]], n: int, t: float, now: float) -> None:
-        columns: list[Any] = [None] * len(self._features)
-        unexpected = []
-        for name, col in pairs:
-            i = self._index.get(name)
-            if i is None:
-                unexpected.append((name, col))
-                continue
-            unseen = None
-            dtype_kind = getattr(getattr(col, "dtype", None), "kind", None)
-            if isinstance(self._features[i], NumericFeature) and dtype_kind in ("b", "i", "u", "f"):
-                columns[i] = col  # converted (without copying float64) by the core
-            else:
-                # Text is never parsed as numbers; categories are looked up in C++.
-                columns[i], unseen = self._encoder.encode_column(i, as_list(col))
-            if unseen is not None:
-                self._note_unseen(unseen, t)
-        self._core.observe_columns(columns, n, t, now)
-        if unexpected:
+    def _observe_columns(self, columns: Mapping[Any, Any], t: float, now: float) -> None:
+        """A batch as name -> column: one C++ call converts, checks and counts every feature's column."""
+        if type(columns) is not dict:
+            columns = dict(columns)
+        if columns and not all(isinstance(k, str) for k in columns):
+            raise TypeError("field names must be strings")
+        n = len(next(iter(columns.values()))) if columns else 0
+        matched, unseen = self._encoder.observe_columns(self._core, columns, n, t, now)
+        if unseen is not None:
+            self._note_unseen(unseen, t)
+        if matched != len(columns):
             with self._lock:
-                for name, col in unexpected:
-                    self._tracker(name).add(as_list(col), t)
+                for name, col in columns.items():
+                    if name not in self._index:
+                        self._tracker(name).add(as_list(col), t)
 
     def _tracker(self, name: Any) -> _FieldTracker:
         key = name if isinstance(name, str) else repr(name)
