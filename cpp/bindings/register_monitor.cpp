@@ -179,8 +179,15 @@ class RowEncoder {
       throw py::type_error("column " + py::repr(names_[f]).cast<std::string>() + " must be a sequence of values, got " +
                            std::string(Py_TYPE(values.ptr())->tp_name));
     }
-    py::object seq = py::reinterpret_steal<py::object>(PySequence_Fast(values.ptr(), "a column must be a sequence"));
+    // numpy's tolist() makes plain Python scalars in one call, much faster than
+    // iterating the array (which boxes every element as a numpy scalar).
+    py::object seq = py::array::check_(values.ptr())
+                         ? values.attr("tolist")()
+                         : py::reinterpret_steal<py::object>(PySequence_Fast(values.ptr(), "a column must be a sequence"));
     if (!seq) throw py::error_already_set();
+    if (!PyList_Check(seq.ptr()) && !PyTuple_Check(seq.ptr())) {  // a 0-d array's tolist() is a scalar
+      throw py::type_error("column " + py::repr(names_[f]).cast<std::string>() + " must be 1-D");
+    }
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
     PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
     Float64Array out(n);
