@@ -532,3 +532,22 @@ def test_threads_observe_exactly() -> None:
         th.join()
     assert m.rows == 8 * 3000
     assert m.report().features["color"].rows == 8 * 3000
+
+
+def test_golden_files_of_version_1_still_decode() -> None:
+    from pathlib import Path
+
+    golden = Path(__file__).parent / "golden"
+    profile = dl.Profile.from_bytes((golden / "profile_v1.bin").read_bytes())
+    # Written by tests/golden/make_golden.py (write_monitor).
+    assert profile.names == ["x", "c", "flag"]
+    assert profile["c"].categories == ("a", "b") and profile["c"].missing == 1
+    assert profile["flag"].categories == (True, False)
+    assert profile["x"].count == 4 and profile["x"].missing == 1
+    m = dl.Monitor.from_bytes((golden / "monitor_v1.bin").read_bytes(), clock=Clock(100.0))
+    assert m.profile == profile and m.rows == 3
+    r = m.report()
+    assert r.features["x"].rows == 3 and r.features["x"].missing_rate == pytest.approx(1 / 3)
+    assert r.features["c"].unseen_examples == ("z",)
+    assert r.schema.unexpected == {"extra": 1}
+    assert r.latency.count == 1 and r.latency.max == 0.25

@@ -35,6 +35,22 @@ def main() -> None:
     window.fill([0.25, 0.75, 0.8, 5.0], t=[95.0, 101.0, 112.0, 50.0])  # slots 9, 10, look-ahead 11; late
     (HERE / "window_histogram_v1.bin").write_bytes(window.to_bytes())
 
+    write_monitor()
+
+
+def write_monitor() -> None:
+    """A Profile and a Monitor (object types 6 and 7, which embed types 1-5)."""
+    profile = dl.Profile.from_data(
+        {"x": [1.0, 2.0, 3.0, 4.0, float("nan")], "c": ["a", "b", "a", None, "a"], "flag": [True, False, True, True, False]},
+        bins=2,
+    )
+    (HERE / "profile_v1.bin").write_bytes(profile.to_bytes())
+    monitor = dl.Monitor(profile, window=120, bucket=60, clock=lambda: 100.0)
+    monitor.observe({"x": 2.5, "c": "z", "flag": True, "extra": 1.5})  # an unseen category, an unexpected field
+    monitor.observe({"x": [9.0, None], "c": ["a", "b"], "flag": [False, False]}, t=70.0)
+    monitor.observe_latency(0.25)
+    (HERE / "monitor_v1.bin").write_bytes(monitor.to_bytes())
+
 
 if __name__ == "__main__":
     main()
