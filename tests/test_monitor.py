@@ -261,6 +261,12 @@ def test_surprising_values_are_counted_never_raised() -> None:
     assert fx.out_of_range_rate == pytest.approx(1 / 4)  # inf of inf, 0.5, 1.0 (True), 1.0
     assert r.schema.unexpected == {"extra": 1}
     assert m.rows == 8
+    # Timestamps outside the ring are counted, not silently dropped (and do not wipe it).
+    m.observe({"x": [1.0, 2.0], "y": [1.0, 2.0], "color": ["red", "red"]}, t=clock.t * 1000)  # milliseconds by mistake
+    m.observe({"x": 1.0, "y": 1.0, "color": "red"}, t=clock.t - 10_000)
+    r = m.report()
+    assert (r.future, r.late, m.rows) == (2, 1, 11)
+    assert r.features["x"].rows == 8
 
 
 def test_bad_shapes_and_configuration_raise() -> None:
