@@ -152,8 +152,11 @@ void QuantileSketch::fill(const double* values, std::size_t n) {
   for (std::size_t start = 0; start < n; start += kSketchBlock) {
     const std::size_t m = std::min(kSketchBlock, n - start);
     const ExponentMapping& mapping = ExponentMapping::at(s.scale);
+    // Indices come out relative to the positive store's base (its offsets) as
+    // long as the store needs no growth; `origin` turns them back into indices.
+    std::int32_t origin = s.positive.base();
     const SketchIndexParams params{s.scale, mapping.first_boundary(), mapping.thresholds(),
-                                   mapping.log2_coefficients(), mapping.log2_tolerance()};
+                                   mapping.log2_coefficients(), mapping.log2_tolerance(), origin};
     SketchBlockSummary b;
     k.sketch_block(values + start, m, params, index, cls, b);
 
@@ -168,36 +171,52 @@ void QuantileSketch::fill(const double* values, std::size_t n) {
     const std::uint64_t n_pos = b.by_class[kPositive];
     const std::uint64_t n_neg = b.by_class[kNegative];
     if (n_pos + n_neg == 0) continue;
-    const std::int32_t plo = n_pos ? b.positive_min_index : 1, phi = n_pos ? b.positive_max_index : 0;
-    const std::int32_t nlo = n_neg ? b.negative_min_index : 1, nhi = n_neg ? b.negative_max_index : 0;
+    const std::int32_t plo = n_pos ? b.positive_min_index + origin : 1;
+    const std::int32_t phi = n_pos ? b.positive_max_index + origin : 0;
+    const std::int32_t nlo = n_neg ? b.negative_min_index + origin : 1;
+    const std::int32_t nhi = n_neg ? b.negative_max_index + origin : 0;
     const int by = downscale_needed(s, plo, phi, nlo, nhi);
     if (by > 0) {
       downscale(s, by);
-      for (std::size_t i = 0; i < m; ++i) index[i] >>= by;
+      for (std::size_t i = 0; i < m; ++i) index[i] = (index[i] + origin) >> by;
+      origin = 0;
     }
     if (n_pos) s.positive.cover(plo >> by, phi >> by, max_buckets_);
     if (n_neg) s.negative.cover(nlo >> by, nhi >> by, max_buckets_);
     std::uint64_t* pos = s.positive.data();
     const std::int32_t pos_base = s.positive.base();
     if (n_pos == m) {  // cls[] is only written when this is false
-      // All positive (the latency case): make the indices store offsets in one
-      // vectorized pass, so the increment loop is a load and an add per value.
+      // All positive (the latency case): the indices are store offsets unless
+      // the store moved (growth, downscale); then one vectorized pass fixes them.
       auto* offset = reinterpret_cast<std::uint32_t*>(index);
-      for (std::size_t i = 0; i < m; ++i) offset[i] = std::uint32_t(index[i] - pos_base);
+      if (origin != pos_base) {
+        const std::int32_t shift = origin - pos_base;
+        for (std::size_t i = 0; i < m; ++i) offset[i] = std::uint32_t(index[i] + shift);
+      }
+      // The increments leave memory idle: stream the next block in meanwhile,
+      // one cache line (8 values) per 8 increments, so the kernel finds it in
+      // cache instead of waiting for DRAM.
+      const double* next = values + start + m;
+      const std::size_t ahead = std::min(kSketchBlock, n - start - m);
       std::size_t i = 0;
-      for (; i + 4 <= m; i += 4) {
+      for (; i + 8 <= m; i += 8) {
+        if (i < ahead) __builtin_prefetch(next + i, 0, 3);
         ++pos[offset[i]];
         ++pos[offset[i + 1]];
         ++pos[offset[i + 2]];
         ++pos[offset[i + 3]];
+        ++pos[offset[i + 4]];
+        ++pos[offset[i + 5]];
+        ++pos[offset[i + 6]];
+        ++pos[offset[i + 7]];
       }
       for (; i < m; ++i) ++pos[offset[i]];
     } else {
       std::uint64_t* neg = s.negative.data();
-      const std::int32_t neg_base = s.negative.base();
+      const std::int32_t pos_shift = origin - pos_base, neg_shift = origin - s.negative.base();
       for (std::size_t i = 0; i < m; ++i) {
-        if (cls[i] == kPositive) ++pos[index[i] - pos_base];
-        else if (cls[i] == kNegative) ++neg[index[i] - neg_base];
+        if (cls[i] == kPositive) ++pos[index[i] + pos_shift];
+        else if (cls[i] == kNegative) ++neg[index[i] + neg_shift];
       }
     }
     if (n_pos) s.positive.note_range(plo >> by, phi >> by);

@@ -1,5 +1,6 @@
 // The quantile sketch's block kernel: classify, index, and summarize values.
 // Compiled once per ISA variant (see slot_kernels.cpp for the rules).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cmath>
@@ -17,6 +18,7 @@ namespace {
 constexpr std::uint64_t kSignMask = std::uint64_t(1) << 63;
 constexpr std::uint64_t kMantissaMask = (std::uint64_t(1) << 52) - 1;
 constexpr std::size_t kLanes = 8;
+constexpr std::size_t kPrefetchAhead = 512;  // values (4 KiB)
 
 inline std::uint64_t to_bits(double v) {
   std::uint64_t b;
@@ -55,7 +57,7 @@ void index_portable(const double* x, std::size_t n, const SketchIndexParams& p, 
       const std::uint32_t k = p.first_boundary[mantissa >> shift];
       const double m = from_bits(mantissa | 0x3FF0000000000000ull);
       const std::int32_t count = std::int32_t(k) + (m >= p.thresholds[k] ? 1 : 0);
-      index[i] = e * per_binade + count - 1;
+      index[i] = e * per_binade + count - 1 - p.bias;
     }
   } else {
     const int shift = -scale;
@@ -63,7 +65,7 @@ void index_portable(const double* x, std::size_t n, const SketchIndexParams& p, 
       std::int32_t e;
       std::uint64_t mantissa;
       decompose(x[i], e, mantissa);
-      index[i] = (e - (mantissa == 0 ? 1 : 0)) >> shift;
+      index[i] = ((e - (mantissa == 0 ? 1 : 0)) >> shift) - p.bias;
     }
   }
 }
@@ -148,19 +150,21 @@ void index_extremes(const std::int32_t* index, const std::uint8_t* cls, std::siz
 }
 
 #if defined(DRIFTLINE_KERNEL_AVX512)
-// Three passes over the block, each free of loop-carried latency chains:
-//  1. index eight values at a time when all eight are positive, finite and
-//     normal (every latency): exponent bits plus 2^s*log2(m) by an Estrin-form
+// Two passes over the block:
+//  1. index eight (or sixteen) values at a time when all are positive, finite
+//     and normal (every latency): exponent bits plus 2^s*log2(m) by a
 //     polynomial, flagging lanes within the tolerance of a bucket boundary;
-//  2. redo flagged or irregular groups exactly with the portable code;
-//  3. summarize: vector min/max/TwoSum when the block was all regular,
-//     the portable summary otherwise.
-// Returns false when the block had irregular values (then cls[] is needed).
+//     the same pass folds the values into vector min/max/TwoSum accumulators
+//     and the unflagged indices into index min/max (independent chains);
+//  2. redo flagged or irregular groups exactly with the portable code, and
+//     fold the redone indices into the index extremes.
+// Returns false when the block had irregular values (then the caller needs
+// cls[] and summarizes with the portable code; pass 1's summary is dropped).
 bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams& p,
                          std::int32_t* index, SketchBlockSummary& s) {
   const __m512i mantissa_mask = _mm512_set1_epi64(std::int64_t(kMantissaMask));
   const __m512i one_bits = _mm512_set1_epi64(0x3FF0000000000000ll);
-  const __m512i bias = _mm512_set1_epi64(1023);
+  const __m512i exponent_bias = _mm512_set1_epi64(1023);
   const __m512d inf = _mm512_set1_pd(__builtin_inf());
   const __m512d min_normal = _mm512_set1_pd(0x1p-1022);
   const int scale = p.scale;
@@ -173,15 +177,30 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
   const __m128i scale_shift = _mm_cvtsi32_si128(scale > 0 ? scale : 0);
   const __m128i down_shift = _mm_cvtsi32_si128(scale < 0 ? -scale : 0);
   const __m256i minus_one = _mm256_set1_epi32(-1);
+  const __m256i bias8 = _mm256_set1_epi32(p.bias);
+  const __m512i bias16 = _mm512_set1_epi32(p.bias);
   const std::size_t whole = n - n % 8;
   std::uint8_t redo[kSketchBlock / 8 + 1];
   int any_redo = 0, irregular = 0;
+  // Summary accumulators (meaningful only when the block turns out regular):
+  // two of each so that the 16-wide path keeps its chains independent.
+  __m512d vmin0 = inf, vmin1 = inf, vmax0 = _mm512_setzero_pd(), vmax1 = _mm512_setzero_pd();
+  __m512d hi0 = _mm512_setzero_pd(), lo0 = hi0, hi1 = hi0, lo1 = hi0;
+  __m512i imin16 = _mm512_set1_epi32(0x7FFFFFFF), imax16 = _mm512_set1_epi32(-0x7FFFFFFF - 1);
+  __m256i imin8 = _mm256_set1_epi32(0x7FFFFFFF), imax8 = _mm256_set1_epi32(-0x7FFFFFFF - 1);
+  auto two_sum = [](__m512d& hi, __m512d& lo, __m512d v) {  // per lane: hi + lo += v exactly
+    const __m512d t = _mm512_add_pd(hi, v);
+    const __m512d bp = _mm512_sub_pd(t, hi);
+    lo = _mm512_add_pd(lo, _mm512_add_pd(_mm512_sub_pd(hi, _mm512_sub_pd(t, bp)), _mm512_sub_pd(v, bp)));
+    hi = t;
+  };
 
   // Pass 1. Scales 1..8 first take sixteen values at a time in float32: the
-  // polynomial's error there (coefficients rounded to float, ten float FMAs,
-  // m rounded to float) stays below 6e-7 * 2^s, and lanes within
-  // 2^(s-19) ~ 1.9e-6 * 2^s of a boundary are redone exactly, so the result is
-  // the same as the double path's.
+  // polynomial's error there (coefficients and m rounded to float, Estrin's
+  // scheme in float FMAs) stays below 2e-7 * 2^s (measured over 2^24 mantissas
+  // at every scale 1..8; m's rounding alone accounts for 8.6e-8), and lanes
+  // within 2^(s-19) ~ 1.9e-6 * 2^s of a boundary are redone exactly, so the
+  // result is the same as the double path's.
   const std::size_t groups = whole / 8;
   std::size_t first_double_group = 0;
   if (scale > 0 && scale <= 8) {
@@ -193,14 +212,18 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
     const __m512i minus_one16 = _mm512_set1_epi32(-1);
     for (; first_double_group + 2 <= groups; first_double_group += 2) {
       const std::size_t i = first_double_group * 8;
+      // The polynomial's latency leaves few loads in flight: ask for the
+      // lines 4 KiB ahead into L2 (past the block end too; prefetches never fault).
+      _mm_prefetch(reinterpret_cast<const char*>(x + i + kPrefetchAhead), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char*>(x + i + kPrefetchAhead + 8), _MM_HINT_T1);
       const __m512d v0 = _mm512_loadu_pd(x + i), v1 = _mm512_loadu_pd(x + i + 8);
       const __mmask8 regular0 = _mm512_cmp_pd_mask(v0, min_normal, _CMP_GE_OQ) &
                                 _mm512_cmp_pd_mask(v0, inf, _CMP_LT_OQ);
       const __mmask8 regular1 = _mm512_cmp_pd_mask(v1, min_normal, _CMP_GE_OQ) &
                                 _mm512_cmp_pd_mask(v1, inf, _CMP_LT_OQ);
       const __m512i bits0 = _mm512_castpd_si512(v0), bits1 = _mm512_castpd_si512(v1);
-      const __m256i e0 = _mm512_cvtepi64_epi32(_mm512_sub_epi64(_mm512_srli_epi64(bits0, 52), bias));
-      const __m256i e1 = _mm512_cvtepi64_epi32(_mm512_sub_epi64(_mm512_srli_epi64(bits1, 52), bias));
+      const __m256i e0 = _mm512_cvtepi64_epi32(_mm512_sub_epi64(_mm512_srli_epi64(bits0, 52), exponent_bias));
+      const __m256i e1 = _mm512_cvtepi64_epi32(_mm512_sub_epi64(_mm512_srli_epi64(bits1, 52), exponent_bias));
       const __m512i e = _mm512_inserti32x8(_mm512_castsi256_si512(e0), e1, 1);
       const __m512i mantissa0 = _mm512_and_si512(bits0, mantissa_mask);
       const __m512i mantissa1 = _mm512_and_si512(bits1, mantissa_mask);
@@ -210,8 +233,21 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
       const __m256 m1 = _mm512_cvtpd_ps(_mm512_castsi512_pd(_mm512_or_si512(mantissa1, one_bits)));
       const __m512 m = _mm512_insertf32x8(_mm512_castps256_ps512(m0), m1, 1);
       const __m512 u = _mm512_fmsub_ps(m, two_f, three_f);
-      __m512 y = cf[kLog2PolynomialDegree];
-      for (int j = kLog2PolynomialDegree - 1; j >= 0; --j) y = _mm512_fmadd_ps(y, u, cf[j]);
+      // Estrin's scheme: a dependency chain of five operations instead of
+      // Horner's ten, so consecutive groups overlap in the out-of-order window.
+      static_assert(kLog2PolynomialDegree == 10, "the Estrin tree below is written for degree 10");
+      const __m512 u2 = _mm512_mul_ps(u, u);
+      const __m512 u4 = _mm512_mul_ps(u2, u2);
+      const __m512 u8 = _mm512_mul_ps(u4, u4);
+      const __m512 a0 = _mm512_fmadd_ps(cf[1], u, cf[0]);
+      const __m512 a1 = _mm512_fmadd_ps(cf[3], u, cf[2]);
+      const __m512 a2 = _mm512_fmadd_ps(cf[5], u, cf[4]);
+      const __m512 a3 = _mm512_fmadd_ps(cf[7], u, cf[6]);
+      const __m512 a4 = _mm512_fmadd_ps(cf[9], u, cf[8]);
+      const __m512 b0 = _mm512_fmadd_ps(a1, u2, a0);
+      const __m512 b1 = _mm512_fmadd_ps(a3, u2, a2);
+      const __m512 b2 = _mm512_fmadd_ps(cf[10], u2, a4);
+      const __m512 y = _mm512_fmadd_ps(b2, u8, _mm512_fmadd_ps(b1, u4, b0));
       const __m512 up = _mm512_roundscale_ps(y, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
       const __m512 gap = _mm512_sub_ps(up, y);
       const auto near = __mmask16((_mm512_cmp_ps_mask(gap, tol_low, _CMP_LT_OQ) |
@@ -219,8 +255,16 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
                                   ~power_of_two);
       const __m512i within = _mm512_mask_mov_epi32(
           _mm512_add_epi32(_mm512_cvtps_epi32(up), minus_one16), power_of_two, minus_one16);
-      const __m512i idx = _mm512_add_epi32(_mm512_sll_epi32(e, scale_shift), within);
+      const __m512i idx = _mm512_sub_epi32(_mm512_add_epi32(_mm512_sll_epi32(e, scale_shift), within), bias16);
       _mm512_storeu_si512(reinterpret_cast<void*>(index + i), idx);
+      vmin0 = _mm512_min_pd(vmin0, v0);
+      vmin1 = _mm512_min_pd(vmin1, v1);
+      vmax0 = _mm512_max_pd(vmax0, v0);
+      vmax1 = _mm512_max_pd(vmax1, v1);
+      two_sum(hi0, lo0, v0);
+      two_sum(hi1, lo1, v1);
+      imin16 = _mm512_mask_min_epi32(imin16, __mmask16(~near), imin16, idx);  // flagged lanes: pass 2
+      imax16 = _mm512_mask_max_epi32(imax16, __mmask16(~near), imax16, idx);
       const int bad0 = int(regular0 != 0xFF), bad1 = int(regular1 != 0xFF);
       redo[first_double_group] = std::uint8_t(bad0 | int((near & 0xFFu) != 0));
       redo[first_double_group + 1] = std::uint8_t(bad1 | int((near >> 8) != 0));
@@ -234,7 +278,7 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
     const __mmask8 regular = _mm512_cmp_pd_mask(v, min_normal, _CMP_GE_OQ) &
                              _mm512_cmp_pd_mask(v, inf, _CMP_LT_OQ);
     const __m512i bits = _mm512_castpd_si512(v);
-    const __m256i e = _mm512_cvtepi64_epi32(_mm512_sub_epi64(_mm512_srli_epi64(bits, 52), bias));
+    const __m256i e = _mm512_cvtepi64_epi32(_mm512_sub_epi64(_mm512_srli_epi64(bits, 52), exponent_bias));
     const __m512i mantissa = _mm512_and_si512(bits, mantissa_mask);
     const __mmask8 power_of_two = _mm512_testn_epi64_mask(mantissa, mantissa);
     __m256i idx;
@@ -265,7 +309,13 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
     } else {
       idx = _mm256_sra_epi32(_mm256_mask_add_epi32(e, power_of_two, e, minus_one), down_shift);
     }
+    idx = _mm256_sub_epi32(idx, bias8);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(index + i), idx);
+    vmin0 = _mm512_min_pd(vmin0, v);
+    vmax0 = _mm512_max_pd(vmax0, v);
+    two_sum(hi0, lo0, v);
+    imin8 = _mm256_mask_min_epi32(imin8, __mmask8(~near), imin8, idx);
+    imax8 = _mm256_mask_max_epi32(imax8, __mmask8(~near), imax8, idx);
     const int bad = int(regular != 0xFF);
     redo[g] = std::uint8_t(bad | int(near != 0));
     any_redo |= redo[g];
@@ -273,9 +323,15 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
   }
 
   // Pass 2.
+  std::int32_t redo_min = 0x7FFFFFFF, redo_max = -0x7FFFFFFF - 1;
   if (any_redo) {
     for (std::size_t g = 0; g * 8 < whole; ++g) {
-      if (redo[g]) index_portable(x + g * 8, 8, p, index + g * 8);
+      if (!redo[g]) continue;
+      index_portable(x + g * 8, 8, p, index + g * 8);
+      for (std::size_t l = 0; l < 8; ++l) {
+        redo_min = index[g * 8 + l] < redo_min ? index[g * 8 + l] : redo_min;
+        redo_max = index[g * 8 + l] > redo_max ? index[g * 8 + l] : redo_max;
+      }
     }
   }
   if (whole < n) {
@@ -286,46 +342,38 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
   }
   if (irregular) return false;
 
-  // Pass 3: all values positive, finite and normal.
-  __m512d vmin = inf, vmax = _mm512_setzero_pd(), hi = _mm512_setzero_pd(), lo = _mm512_setzero_pd();
-  __m256i pmin = _mm256_set1_epi32(0x7FFFFFFF), pmax = _mm256_set1_epi32(-0x7FFFFFFF - 1);
-  for (std::size_t i = 0; i < whole; i += 8) {
-    const __m512d v = _mm512_loadu_pd(x + i);
-    const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(index + i));
-    vmin = _mm512_min_pd(vmin, v);
-    vmax = _mm512_max_pd(vmax, v);
-    const __m512d t = _mm512_add_pd(hi, v);  // TwoSum per lane
-    const __m512d bp = _mm512_sub_pd(t, hi);
-    lo = _mm512_add_pd(lo, _mm512_add_pd(_mm512_sub_pd(hi, _mm512_sub_pd(t, bp)), _mm512_sub_pd(v, bp)));
-    hi = t;
-    pmin = _mm256_min_epi32(pmin, idx);
-    pmax = _mm256_max_epi32(pmax, idx);
-  }
+  // The block is all positive, finite and normal: reduce the accumulators.
   alignas(64) double lmin[8], lmax[8], lhi[8], llo[8];
-  alignas(32) std::int32_t a[8], b[8];
-  _mm512_store_pd(lmin, vmin);
-  _mm512_store_pd(lmax, vmax);
-  _mm512_store_pd(lhi, hi);
-  _mm512_store_pd(llo, lo);
-  _mm256_store_si256(reinterpret_cast<__m256i*>(a), pmin);
-  _mm256_store_si256(reinterpret_cast<__m256i*>(b), pmax);
+  _mm512_store_pd(lmin, _mm512_min_pd(vmin0, vmin1));
+  _mm512_store_pd(lmax, _mm512_max_pd(vmax0, vmax1));
   s = SketchBlockSummary{};
   s.by_class[kPositive] = n;
   s.min = __builtin_inf();
   s.max = -__builtin_inf();
-  s.positive_min_index = s.negative_min_index = 0x7FFFFFFF;
-  s.positive_max_index = s.negative_max_index = -0x7FFFFFFF - 1;
+  s.negative_min_index = 0x7FFFFFFF;
+  s.negative_max_index = -0x7FFFFFFF - 1;
+  s.positive_min_index = std::min(_mm512_reduce_min_epi32(imin16), redo_min);
+  s.positive_max_index = std::max(_mm512_reduce_max_epi32(imax16), redo_max);
+  alignas(32) std::int32_t a[8], b[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(a), imin8);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(b), imax8);
   auto add = [&](double v) {
     const double t = s.sum_hi + v;
     const double bp = t - s.sum_hi;
     s.sum_lo += (s.sum_hi - (t - bp)) + (v - bp);
     s.sum_hi = t;
   };
+  for (const __m512d* part : {&hi0, &hi1}) {
+    _mm512_store_pd(lhi, *part);
+    _mm512_store_pd(llo, part == &hi0 ? lo0 : lo1);
+    for (int l = 0; l < 8; ++l) {
+      add(lhi[l]);
+      s.sum_lo += llo[l];
+    }
+  }
   for (int l = 0; l < 8; ++l) {
     s.min = lmin[l] < s.min ? lmin[l] : s.min;
     s.max = lmax[l] > s.max ? lmax[l] : s.max;
-    add(lhi[l]);
-    s.sum_lo += llo[l];
     s.positive_min_index = a[l] < s.positive_min_index ? a[l] : s.positive_min_index;
     s.positive_max_index = b[l] > s.positive_max_index ? b[l] : s.positive_max_index;
   }

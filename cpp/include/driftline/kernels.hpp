@@ -39,6 +39,10 @@ struct SketchIndexParams {
   const double* thresholds;             // scale > 0 only
   const double* log2_coefficients;      // scale > 0 only (ExponentMapping)
   double log2_tolerance;                // scale > 0 only
+  // Subtracted from every index the kernel writes and from the summary's index
+  // extremes: the caller passes its store's base so that, in the common case,
+  // the indices come out as store offsets with no further pass.
+  std::int32_t bias;
 };
 
 // Value classes written by Kernels::sketch_block.
