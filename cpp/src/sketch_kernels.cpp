@@ -155,9 +155,9 @@ void index_extremes(const std::int32_t* index, const std::uint8_t* cls, std::siz
 //     and normal (every latency): exponent bits plus 2^s*log2(m) by a
 //     polynomial, flagging lanes within the tolerance of a bucket boundary;
 //     the same pass folds the values into vector min/max/TwoSum accumulators
-//     and the unflagged indices into index min/max (independent chains);
-//  2. redo flagged or irregular groups exactly with the portable code, and
-//     fold the redone indices into the index extremes.
+//     (independent chains); the extreme indices are then those of the extreme
+//     values, since the index is monotonic in the value;
+//  2. redo flagged or irregular groups exactly with the portable code.
 // Returns false when the block had irregular values (then the caller needs
 // cls[] and summarizes with the portable code; pass 1's summary is dropped).
 bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams& p,
@@ -186,8 +186,6 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
   // two of each so that the 16-wide path keeps its chains independent.
   __m512d vmin0 = inf, vmin1 = inf, vmax0 = _mm512_setzero_pd(), vmax1 = _mm512_setzero_pd();
   __m512d hi0 = _mm512_setzero_pd(), lo0 = hi0, hi1 = hi0, lo1 = hi0;
-  __m512i imin16 = _mm512_set1_epi32(0x7FFFFFFF), imax16 = _mm512_set1_epi32(-0x7FFFFFFF - 1);
-  __m256i imin8 = _mm256_set1_epi32(0x7FFFFFFF), imax8 = _mm256_set1_epi32(-0x7FFFFFFF - 1);
   auto two_sum = [](__m512d& hi, __m512d& lo, __m512d v) {  // per lane: hi + lo += v exactly
     const __m512d t = _mm512_add_pd(hi, v);
     const __m512d bp = _mm512_sub_pd(t, hi);
@@ -263,8 +261,6 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
       vmax1 = _mm512_max_pd(vmax1, v1);
       two_sum(hi0, lo0, v0);
       two_sum(hi1, lo1, v1);
-      imin16 = _mm512_mask_min_epi32(imin16, __mmask16(~near), imin16, idx);  // flagged lanes: pass 2
-      imax16 = _mm512_mask_max_epi32(imax16, __mmask16(~near), imax16, idx);
       const int bad0 = int(regular0 != 0xFF), bad1 = int(regular1 != 0xFF);
       redo[first_double_group] = std::uint8_t(bad0 | int((near & 0xFFu) != 0));
       redo[first_double_group + 1] = std::uint8_t(bad1 | int((near >> 8) != 0));
@@ -314,8 +310,6 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
     vmin0 = _mm512_min_pd(vmin0, v);
     vmax0 = _mm512_max_pd(vmax0, v);
     two_sum(hi0, lo0, v);
-    imin8 = _mm256_mask_min_epi32(imin8, __mmask8(~near), imin8, idx);
-    imax8 = _mm256_mask_max_epi32(imax8, __mmask8(~near), imax8, idx);
     const int bad = int(regular != 0xFF);
     redo[g] = std::uint8_t(bad | int(near != 0));
     any_redo |= redo[g];
@@ -323,15 +317,9 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
   }
 
   // Pass 2.
-  std::int32_t redo_min = 0x7FFFFFFF, redo_max = -0x7FFFFFFF - 1;
   if (any_redo) {
     for (std::size_t g = 0; g * 8 < whole; ++g) {
-      if (!redo[g]) continue;
-      index_portable(x + g * 8, 8, p, index + g * 8);
-      for (std::size_t l = 0; l < 8; ++l) {
-        redo_min = index[g * 8 + l] < redo_min ? index[g * 8 + l] : redo_min;
-        redo_max = index[g * 8 + l] > redo_max ? index[g * 8 + l] : redo_max;
-      }
+      if (redo[g]) index_portable(x + g * 8, 8, p, index + g * 8);
     }
   }
   if (whole < n) {
@@ -352,11 +340,6 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
   s.max = -__builtin_inf();
   s.negative_min_index = 0x7FFFFFFF;
   s.negative_max_index = -0x7FFFFFFF - 1;
-  s.positive_min_index = std::min(_mm512_reduce_min_epi32(imin16), redo_min);
-  s.positive_max_index = std::max(_mm512_reduce_max_epi32(imax16), redo_max);
-  alignas(32) std::int32_t a[8], b[8];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(a), imin8);
-  _mm256_store_si256(reinterpret_cast<__m256i*>(b), imax8);
   auto add = [&](double v) {
     const double t = s.sum_hi + v;
     const double bp = t - s.sum_hi;
@@ -374,16 +357,19 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
   for (int l = 0; l < 8; ++l) {
     s.min = lmin[l] < s.min ? lmin[l] : s.min;
     s.max = lmax[l] > s.max ? lmax[l] : s.max;
-    s.positive_min_index = a[l] < s.positive_min_index ? a[l] : s.positive_min_index;
-    s.positive_max_index = b[l] > s.positive_max_index ? b[l] : s.positive_max_index;
   }
   for (std::size_t i = whole; i < n; ++i) {
     s.min = x[i] < s.min ? x[i] : s.min;
     s.max = x[i] > s.max ? x[i] : s.max;
     add(x[i]);
-    s.positive_min_index = index[i] < s.positive_min_index ? index[i] : s.positive_min_index;
-    s.positive_max_index = index[i] > s.positive_max_index ? index[i] : s.positive_max_index;
   }
+  // The index is monotonic in the value, so the extreme indices are those of
+  // the extreme values, computed exactly.
+  std::int32_t extremes[2];
+  const double ends[2] = {s.min, s.max};
+  index_portable(ends, 2, p, extremes);
+  s.positive_min_index = extremes[0];
+  s.positive_max_index = extremes[1];
   return true;
 }
 #endif
