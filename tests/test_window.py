@@ -265,3 +265,38 @@ def test_golden_file_of_version_1_still_decodes() -> None:
         (110.0, [0, 0, 1, 0, 0]),
     ]
     assert window.to_bytes() == blob
+
+
+@pytest.mark.parametrize("kind", ["histogram", "sketch"])
+def test_merged_parts_equal_one_window_that_saw_everything(kind: str) -> None:
+    rng = np.random.default_rng(21)
+    proto = dl.Histogram(dl.Uniform(-3, 3, 12)) if kind == "histogram" else dl.QuantileSketch(0.02)
+    clocks = [FakeClock(0.0) for _ in range(3)]
+    one, a, b = (dl.Window(proto, width=10, length=6, clock=c) for c in clocks)
+    for step in range(200):
+        for c in clocks:
+            c.now = step * 0.7
+        values = rng.normal(size=int(rng.integers(1, 20)))
+        t = step * 0.7 + rng.uniform(-80, 12, values.size)  # late, in the ring, ahead and future
+        one.fill(values, t=t)
+        (a if rng.random() < 0.5 else b).fill(values, t=t)
+    for c in clocks:
+        c.now = 200.0
+    merged = dl.Window.from_bytes(a.to_bytes(), clock=clocks[1]).merge(b)
+    assert merged.total == one.total == a.total + b.total
+    assert merged.merged() == one.merged()
+    assert merged.merged(last=25) == one.merged(last=25)
+    assert (merged.late, merged.future, merged.expired) == (one.late, one.future, one.expired)
+
+
+def test_merge_refuses_other_shapes() -> None:
+    clock = FakeClock(0.0)
+    h = dl.Window(dl.Histogram(dl.Uniform(0, 1, 2)), width=10, length=3, clock=clock)
+    with pytest.raises(ValueError, match="width or length"):
+        h.merge(dl.Window(dl.Histogram(dl.Uniform(0, 1, 2)), width=5, length=3, clock=clock))
+    with pytest.raises(ValueError, match="do not match"):
+        h.merge(dl.Window(dl.Histogram(dl.Uniform(0, 2, 2)), width=10, length=3, clock=clock))
+    with pytest.raises(ValueError, match="QuantileSketch"):
+        h.merge(dl.Window(dl.QuantileSketch(), width=10, length=3, clock=clock))
+    with pytest.raises(TypeError):
+        h.merge(dl.Histogram(dl.Uniform(0, 1, 2)))  # type: ignore[arg-type]
