@@ -499,6 +499,8 @@ def test_bytes_round_trip_and_pickle() -> None:
     assert back.to_bytes() == blob
     assert back.report().to_dict() == m.report().to_dict()
     assert pickle.loads(pickle.dumps(m)).to_bytes() == blob
+    odd = dl.Monitor(profile, window=0.3, bucket=0.1, clock=clock)  # 3 * 0.1 != 0.3 in binary
+    assert dl.Monitor.from_bytes(odd.to_bytes()).window == 0.3
 
 
 def test_every_truncation_and_bit_flip_raises_decode_error() -> None:

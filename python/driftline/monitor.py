@@ -88,8 +88,9 @@ class Monitor:
     observations carry the clock's time unless given ``t``.
 
     Thread-safe. The numeric state is one C++ object; memory is fixed:
-    ``(window / bucket + 1) * (sum over features of (bins + 7)) * 8`` bytes, plus
-    bounded trackers for unexpected fields and unseen categories.
+    ``(window / bucket + 1) * (sum over features of (bins + 7)) * 8`` bytes, plus a
+    latency window and, for each unexpected field seen (at most 64), a window of
+    ``window / bucket + 1`` small sketches; unseen-category examples are bounded too.
     """
 
     def __init__(
@@ -655,8 +656,12 @@ class Monitor:
         r = _binary.Reader(_binary.MONITOR, data)
         window, bucket = r.finite("window"), r.finite("bucket")
         profile = Profile.from_bytes(r.blob("profile"))
-        monitor: Monitor = _binary.decoded("monitor configuration", cls, profile, window, bucket, policy, clock)
+        # The ring's geometry is checked against the decoded ring (whose memory the
+        # blob itself bounds) before a Monitor of that geometry is allocated.
         core = _binary.decoded("feature window", _core.FeatureWindow, r.blob("feature window"))
+        if core.width != bucket or abs(core.length * bucket - window) > 1e-9 * window:
+            raise _core.DecodeError("cannot decode: window and bucket do not match the feature window")
+        monitor: Monitor = _binary.decoded("monitor configuration", cls, profile, window, bucket, policy, clock)
         fresh = monitor._core
         if (core.features, core.width, core.length, list(core.offsets)) != (
             fresh.features, fresh.width, fresh.length, list(fresh.offsets)
