@@ -559,3 +559,34 @@ def test_golden_files_of_version_1_still_decode() -> None:
     assert r.features["c"].unseen_examples == ("z",)
     assert r.schema.unexpected == {"extra": 1}
     assert r.latency.count == 1 and r.latency.max == 0.25
+
+
+def test_reference_other_share_and_latency_policy() -> None:
+    rng = np.random.default_rng(14)
+    ref = {"c": rng.choice(["a", "b", "z"], 10000, p=[0.6, 0.3, 0.1])}
+    profile = dl.Profile.from_data(ref, max_categories=2)  # "z" becomes "other"
+    assert profile["c"].categories == ("a", "b")
+    clock = Clock(0.0)
+    policy = dl.Policy(consecutive=1, latency_p99_warn=0.1, latency_p99_alert=0.5)
+    m = dl.Monitor(profile, window=300, bucket=60, policy=policy, clock=clock)
+    live = rng.choice(["a", "b", "z"], 3000, p=[0.6, 0.3, 0.1])
+    latencies = [rng.uniform(0.001, 0.05, 500), rng.uniform(0.001, 0.3, 500), rng.uniform(0.4, 0.9, 500)]
+    for k in range(3):
+        clock.t = 60 * k + 30
+        m.observe({"c": live[1000 * k : 1000 * (k + 1)]})
+        m.observe_latency(latencies[k])
+    clock.t = 180
+    r = m.report()
+    fc = r.features["c"]
+    assert fc.reference_other_rate == pytest.approx(np.mean(ref["c"] == "z"))
+    assert fc.unseen_rate == pytest.approx(np.mean(live == "z"))
+    assert fc.unseen_examples == ("z",) and fc.status == "ok"  # as common as in the reference
+    p99s = [np.quantile(x, 0.99, method="lower") for x in latencies]
+    assert p99s[0] < 0.1 <= p99s[1] < 0.5 <= p99s[2]
+    assert r.latency.status == "alert" and "p99" in r.latency.reasons[0]
+    m2 = dl.Monitor(profile, window=300, bucket=60, policy=policy, clock=clock)
+    for k in range(2):
+        clock.t = 60 * k + 30
+        m2.observe_latency(latencies[k])
+    clock.t = 120
+    assert m2.report().latency.status == "warn"
