@@ -195,7 +195,6 @@ class Monitor:
             # The hot path: one C++ call, which checks the shape.
             self._core.observe_array(data, t, now)
             return
-        kind = type(data)
         if kind is dict:
             if not data or is_scalar(next(iter(data.values()))):
                 self._observe_row(data, t, now)
