@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -23,7 +24,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("--rate and --hours must be positive")
     from .demo import main as demo_main
 
-    return demo_main(rate=args.rate, hours=args.hours, seed=args.seed, out=args.out, quiet=args.quiet)
+    try:
+        return demo_main(rate=args.rate, hours=args.hours, seed=args.seed, out=args.out, quiet=args.quiet)
+    except BrokenPipeError:  # e.g. `driftline demo | head`: stop quietly, like other command-line tools
+        # Python's documented recipe: point stdout at devnull so the final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -231,7 +231,8 @@ def run_demo(
 def main(rate: float = 40.0, hours: float = 24.0, seed: int = 0, out: str = "driftline-demo-report.json", quiet: bool = False) -> int:
     echo: Callable[[str], None] = (lambda s: None) if quiet else print
     print(f"driftline demo: a simulated {hours:g}-hour day at {rate:g} requests/s, 10 features, 5 injected incidents")
-    print("timeline (time of day, report part, status change, first reason):")
+    if not quiet:
+        print("timeline (time of day, report part, status change, first reason):")
     result = run_demo(rate=rate, hours=hours, seed=seed, echo=echo)
     print("\nincidents:")
     for i in INCIDENTS:
