@@ -1,0 +1,140 @@
+"""Prometheus exposition of a Monitor's report, through prometheus_client (an optional extra).
+
+    pip install "driftline[prometheus]"
+
+    from prometheus_client import REGISTRY, start_http_server
+    from driftline.prometheus import MonitorCollector
+
+    REGISTRY.register(MonitorCollector(monitor, labels={"model": "fraud-v3"}))
+    start_http_server(9108)
+
+Each scrape computes ``monitor.report(last)`` once and exposes it; nothing is
+kept between scrapes, so what Prometheus sees is exactly what ``report()``
+says at that moment.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+from .monitor import Monitor
+from .report import Report
+
+try:
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+    from prometheus_client.registry import Collector
+except ImportError as e:  # pragma: no cover - exercised only without the extra
+    raise ImportError('driftline.prometheus needs prometheus_client: pip install "driftline[prometheus]"') from e
+
+__all__ = ["MonitorCollector", "STATUS_VALUES"]
+
+# The value of the status gauges.
+STATUS_VALUES = {"insufficient data": -1.0, "ok": 0.0, "warn": 1.0, "alert": 2.0}
+
+# (suffix, help, FeatureReport attribute) of the per-feature gauges.
+_FEATURE_GAUGES = (
+    ("feature_psi", "PSI of the feature against its reference over the report span", "psi"),
+    ("feature_psi_noise_floor", "PSI that reference-like samples of these sizes exceed by chance", "psi_noise_floor"),
+    ("feature_js_distance", "Jensen-Shannon distance (base 2) against the reference", "js_distance"),
+    ("feature_ks", "binned Kolmogorov-Smirnov statistic at the reference edges (numeric features)", "ks"),
+    ("feature_missing_rate", "share of rows with the field missing, None, NaN or unreadable", "missing_rate"),
+    ("feature_out_of_range_rate", "share of values beyond the reference range (numeric features)", "out_of_range_rate"),
+    ("feature_unseen_rate", "share of values outside the reference categories (categorical features)", "unseen_rate"),
+    ("feature_values", "non-missing values in the report span", "count"),
+    ("feature_seconds_since_value", "seconds since the feature last had a non-missing value", "seconds_since_value"),
+)
+
+
+class MonitorCollector(Collector):
+    """A prometheus_client collector for one :class:`~driftline.Monitor`.
+
+    Metrics (``prefix`` defaults to ``driftline``; ``labels`` are added to every sample):
+
+    - ``{prefix}_status{part}``: -1 insufficient data, 0 ok, 1 warn, 2 alert, for
+      ``part="overall"``, ``"schema"``, ``"latency"`` and every feature name;
+    - ``{prefix}_feature_psi``, ``_psi_noise_floor``, ``_js_distance``, ``_ks``,
+      ``_missing_rate``, ``_out_of_range_rate``, ``_unseen_rate``, ``_values``,
+      ``_seconds_since_value`` with a ``feature`` label (a sample is left out
+      where the value does not apply, e.g. ``ks`` of a categorical feature);
+    - ``{prefix}_schema_missing_fields`` and ``{prefix}_schema_unexpected_fields``;
+    - ``{prefix}_latency_seconds{quantile}`` (0.5, 0.9, 0.99, 0.999) and
+      ``{prefix}_latency_max_seconds``, ``{prefix}_latency_observations``;
+    - counters ``{prefix}_rows_total``, ``{prefix}_late_rows_total`` and
+      ``{prefix}_future_rows_total`` over the Monitor's life.
+
+    Thread-safe as the Monitor is; a scrape costs one ``report()``.
+    """
+
+    def __init__(
+        self,
+        monitor: Monitor,
+        prefix: str = "driftline",
+        last: Optional[float] = None,
+        labels: Optional[dict[str, str]] = None,
+    ) -> None:
+        if not isinstance(monitor, Monitor):
+            raise TypeError(f"monitor must be a driftline.Monitor, got {type(monitor).__name__}")
+        if not isinstance(prefix, str) or not prefix.replace("_", "a").isalnum() or prefix[0].isdigit():
+            raise ValueError(f"prefix must be a Prometheus metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*), got {prefix!r}")
+        self._monitor = monitor
+        self._prefix = prefix
+        self._last = last
+        self._labels = dict(labels or {})
+        for key in self._labels:
+            if key in ("part", "feature", "quantile"):
+                raise ValueError(f"label {key!r} is used by the collector itself")
+
+    def describe(self) -> Iterator[Any]:
+        # Names only, so registering does not compute a report.
+        return self._families(None)
+
+    def collect(self) -> Iterator[Any]:
+        return self._families(self._monitor.report(self._last))
+
+    def _families(self, report: Optional[Report]) -> Iterator[Any]:
+        p, names, values = self._prefix, list(self._labels), list(self._labels.values())
+
+        status = GaugeMetricFamily(f"{p}_status", "-1 insufficient data, 0 ok, 1 warn, 2 alert", labels=names + ["part"])
+        if report is not None:
+            status.add_metric(values + ["overall"], STATUS_VALUES[report.status])
+            status.add_metric(values + ["schema"], STATUS_VALUES[report.schema.status])
+            status.add_metric(values + ["latency"], STATUS_VALUES[report.latency.status])
+            for name, f in report.features.items():
+                status.add_metric(values + [name], STATUS_VALUES[f.status])
+        yield status
+
+        for suffix, doc, attribute in _FEATURE_GAUGES:
+            family = GaugeMetricFamily(f"{p}_{suffix}", doc, labels=names + ["feature"])
+            if report is not None:
+                for name, f in report.features.items():
+                    v = getattr(f, attribute)
+                    if v is not None:
+                        family.add_metric(values + [name], float(v))
+            yield family
+
+        for suffix, doc, count in (
+            ("schema_missing_fields", "fields missing from traffic", lambda r: len(r.schema.missing)),
+            ("schema_unexpected_fields", "fields the profile does not know", lambda r: len(r.schema.unexpected)),
+            ("latency_max_seconds", "largest latency in the span", lambda r: r.latency.max),
+            ("latency_observations", "latencies in the span", lambda r: r.latency.count),
+        ):
+            family = GaugeMetricFamily(f"{p}_{suffix}", doc, labels=names)
+            if report is not None:
+                family.add_metric(values, float(count(report)))
+            yield family
+
+        latency = GaugeMetricFamily(f"{p}_latency_seconds", "latency quantiles (1 % relative accuracy)", labels=names + ["quantile"])
+        if report is not None:
+            for q, v in (("0.5", report.latency.p50), ("0.9", report.latency.p90), ("0.99", report.latency.p99), ("0.999", report.latency.p999)):
+                latency.add_metric(values + [q], v)  # NaN before any latency was observed
+        yield latency
+
+        for suffix, doc, total in (
+            ("rows", "rows observed over the Monitor's life", lambda r: self._monitor.rows),
+            ("late_rows", "rows older than the window when they arrived", lambda r: r.late),
+            ("future_rows", "rows more than one bucket ahead of the clock", lambda r: r.future),
+        ):
+            counter = CounterMetricFamily(f"{p}_{suffix}", doc, labels=names)
+            if report is not None:
+                counter.add_metric(values, float(total(report)))
+            yield counter

@@ -1,0 +1,92 @@
+"""The Prometheus collector exposes exactly what Monitor.report() says."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import driftline as dl
+
+prometheus_client = pytest.importorskip("prometheus_client")
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+from driftline.prometheus import STATUS_VALUES, MonitorCollector  # noqa: E402
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.calls = 0
+
+    def __call__(self) -> float:
+        self.calls += 1
+        return self.t
+
+
+def scrape(registry: "prometheus_client.CollectorRegistry") -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = prometheus_client.generate_latest(registry).decode()
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def test_scrape_equals_the_report() -> None:
+    rng = np.random.default_rng(0)
+    profile = dl.Profile.from_data({"x": rng.normal(size=5000), "c": rng.choice(["a", "b"], 5000)})
+    clock = Clock()
+    m = dl.Monitor(profile, window=300, bucket=60, clock=clock)
+    registry = prometheus_client.CollectorRegistry()
+    registry.register(MonitorCollector(m, labels={"model": "m1"}))
+    assert clock.calls == 0  # describing the metrics computes no report
+    for k in range(4):
+        clock.t = 60 * k + 30
+        m.observe({"x": rng.normal(0.5, 1, 500), "c": rng.choice(["a", "b", "zz"], 500), "new": np.ones(500)})
+        m.observe_latency(rng.lognormal(-4, 0.5, 500))
+    m.observe({"x": 1.0, "c": "a"}, t=1e9)  # a future row
+    clock.t = 240
+    got = scrape(registry)
+    r = m.report()  # same clock reading: the same report
+
+    def value(name: str, **labels: str) -> float:
+        return got[(name, tuple(sorted({"model": "m1", **labels}.items())))]
+
+    assert value("driftline_status", part="overall") == STATUS_VALUES[r.status]
+    assert value("driftline_status", part="schema") == STATUS_VALUES[r.schema.status] == 1.0
+    for name, f in r.features.items():
+        assert value("driftline_status", part=name) == STATUS_VALUES[f.status]
+        assert value("driftline_feature_psi", feature=name) == pytest.approx(f.psi)
+        assert value("driftline_feature_psi_noise_floor", feature=name) == pytest.approx(f.psi_noise_floor)
+        assert value("driftline_feature_js_distance", feature=name) == pytest.approx(f.js_distance)
+        assert value("driftline_feature_missing_rate", feature=name) == pytest.approx(f.missing_rate)
+        assert value("driftline_feature_values", feature=name) == f.count
+        assert value("driftline_feature_seconds_since_value", feature=name) == pytest.approx(f.seconds_since_value)
+    assert value("driftline_feature_ks", feature="x") == pytest.approx(r.features["x"].ks)
+    assert ("driftline_feature_ks", (("feature", "c"), ("model", "m1"))) not in got  # not for categories
+    assert value("driftline_feature_unseen_rate", feature="c") == pytest.approx(r.features["c"].unseen_rate)
+    assert value("driftline_feature_out_of_range_rate", feature="x") == pytest.approx(r.features["x"].out_of_range_rate)
+    assert value("driftline_schema_unexpected_fields") == 1 and value("driftline_schema_missing_fields") == 0
+    assert value("driftline_latency_seconds", quantile="0.99") == pytest.approx(r.latency.p99)
+    assert value("driftline_latency_observations") == r.latency.count == 2000
+    assert value("driftline_latency_max_seconds") == pytest.approx(r.latency.max)
+    assert value("driftline_rows_total") == m.rows == 2001
+    assert value("driftline_future_rows_total") == 1 and value("driftline_late_rows_total") == 0
+
+
+def test_empty_monitor_scrapes_and_bad_arguments_raise() -> None:
+    profile = dl.Profile.from_data({"x": [1.0, 2.0, 3.0]})
+    m = dl.Monitor(profile, clock=lambda: 0.0)
+    registry = prometheus_client.CollectorRegistry()
+    registry.register(MonitorCollector(m, prefix="svc_drift"))
+    got = scrape(registry)
+    assert got[("svc_drift_status", (("part", "overall"),))] == -1.0
+    assert math.isnan(got[("svc_drift_latency_seconds", (("quantile", "0.5"),))])
+    with pytest.raises(TypeError):
+        MonitorCollector(profile)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="prefix"):
+        MonitorCollector(m, prefix="9bad-name")
+    with pytest.raises(ValueError, match="used by the collector"):
+        MonitorCollector(m, labels={"feature": "x"})
