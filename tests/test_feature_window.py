@@ -28,6 +28,11 @@ def expected(edges: list[np.ndarray], data: np.ndarray) -> np.ndarray:
     return np.concatenate([reference_slots(e, data[:, j]) for j, e in enumerate(edges)])
 
 
+def encoder(f: int) -> _core.RowEncoder:
+    """The Monitor's converter for f numeric features named f0, f1, ..."""
+    return _core.RowEncoder([f"f{j}" for j in range(f)], [None] * f)
+
+
 def current(w: _core.FeatureWindow, now: float) -> dict[str, np.ndarray]:
     snap = w.snapshot(now)
     return {k: (v.sum(axis=0) if k in ("counts", "absent", "invalid", "rows") else v) for k, v in snap.items()}
@@ -52,7 +57,8 @@ def test_counts_equal_numpy_for_every_layout(simd: str, layout: str) -> None:
     elif layout == "F":
         w.observe_array(np.asfortranarray(data), 10.0, 10.0)
     elif layout == "columns":
-        w.observe_columns([np.ascontiguousarray(data[:, j]) for j in range(12)], 3000, 10.0, 10.0)
+        columns = {f"f{j}": np.ascontiguousarray(data[:, j]) for j in range(12)}
+        encoder(12).observe_columns(w, columns, 3000, 10.0, 10.0)
     elif layout == "rows":
         for row in data[:200]:
             w.observe_array(row, 10.0, 10.0)
@@ -78,15 +84,17 @@ def test_absent_and_invalid_are_missing_and_counted_apart(simd: str) -> None:
     edges = [[0.0, 1.0, 2.0]] * 3
     w = _core.FeatureWindow(edges, 60.0, 5)
     n = 100
-    cols = [np.full(n, 0.5), np.full(n, np.nan), None]  # None: absent column
-    cols[0][:10] = INVALID
-    cols[0][10:13] = ABSENT
-    w.observe_columns(cols, n, 1.0, 1.0)
+    f0 = [0.5] * n
+    f0[:10] = ["text"] * 10  # not a number: invalid
+    f0[10:13] = [None] * 3  # missing, not absent
+    encoder(3).observe_columns(w, {"f0": f0, "f1": np.full(n, np.nan)}, n, 1.0, 1.0)  # f2 absent
+    # The converter's marks, given directly, count the same way.
+    w.observe_array(np.array([ABSENT, INVALID, 0.5]), 1.0, 1.0)
     got = current(w, 1.0)
-    assert list(got["absent"]) == [3, 0, n]
-    assert list(got["invalid"]) == [10, 0, 0]
+    assert list(got["absent"]) == [1, 0, n]
+    assert list(got["invalid"]) == [10, 1, 0]
     nan_slots = [w.offsets[j] + 4 for j in range(3)]
-    assert list(got["counts"][nan_slots]) == [13, n, n]
+    assert list(got["counts"][nan_slots]) == [14, n + 1, n]
     assert np.isinf(w.snapshot(1.0)["minimum"][-1, 1])  # no value: +inf / -inf
 
 
@@ -163,10 +171,10 @@ def test_bad_input_raises_and_changes_nothing() -> None:
             w.observe_array(bad, 1.0, 1.0)
     with pytest.raises(ValueError, match="NaN"):
         w.observe_array(np.ones(3), float("nan"), 1.0)
-    with pytest.raises(ValueError, match="one column per feature"):
-        w.observe_columns([np.ones(2)] * 2, 2, 1.0, 1.0)
-    with pytest.raises(ValueError, match="every column"):
-        w.observe_columns([np.ones(2), np.ones(3), None], 2, 1.0, 1.0)
+    with pytest.raises(ValueError, match="holds 3 values, expected 2"):
+        encoder(3).observe_columns(w, {"f0": np.ones(2), "f1": np.ones(3)}, 2, 1.0, 1.0)
+    with pytest.raises(ValueError, match="different features"):
+        encoder(2).observe_columns(w, {"f0": np.ones(2)}, 2, 1.0, 1.0)
     assert w.to_bytes() == before
     with pytest.raises(ValueError):
         _core.FeatureWindow([], 10.0, 3)
@@ -177,7 +185,7 @@ def test_bad_input_raises_and_changes_nothing() -> None:
 def sample_blob() -> bytes:
     w = _core.FeatureWindow([[0.0, 1.0, 2.0], [-1.0, 1.0]], 5.0, 2)
     w.observe_array(np.array([[0.5, np.nan], [3.0, 0.0]]), 7.0, 9.0)
-    w.observe_columns([np.array([np.inf]), None], 1, 1.0, 9.0)
+    encoder(2).observe_columns(w, {"f0": np.array([np.inf])}, 1, 1.0, 9.0)  # f1 absent
     return bytes(w.to_bytes())
 
 

@@ -19,19 +19,22 @@ using Float64Array = py::array_t<double, py::array::c_style | py::array::forceca
 // dtype normalized). Raises TypeError for non-numeric dtypes (strings, objects,
 // complex, datetimes) and ValueError for other than one dimension, both naming
 // `what` and what was received.
-inline Float64Array as_float64_vector(py::handle obj, const char* what) {
-  py::array arr;
-  if (py::isinstance<py::array>(obj)) {
-    arr = py::reinterpret_borrow<py::array>(obj);
-  } else {
-    arr = py::module_::import("numpy").attr("asarray")(obj);
-  }
+// The array itself, or numpy.asarray(obj); raises TypeError naming `what` for
+// dtypes other than bool, integer or floating point.
+inline py::array as_numeric_array(py::handle obj, const char* what) {
+  py::array arr = py::isinstance<py::array>(obj) ? py::reinterpret_borrow<py::array>(obj)
+                                                  : py::array(py::module_::import("numpy").attr("asarray")(obj));
   const char kind = arr.dtype().kind();
   if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f') {
     throw py::type_error(std::string(what) +
                          " must be numeric (bool, integer or floating point), got dtype " +
                          py::str(arr.dtype()).cast<std::string>());
   }
+  return arr;
+}
+
+inline Float64Array as_float64_vector(py::handle obj, const char* what) {
+  py::array arr = as_numeric_array(obj, what);
   if (arr.ndim() != 1) {
     std::string shape = "(";
     for (py::ssize_t i = 0; i < arr.ndim(); ++i) {

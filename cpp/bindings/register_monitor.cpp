@@ -30,28 +30,6 @@ const double kMissing = std::numeric_limits<double>::quiet_NaN();
 // in the "other" bin).
 constexpr std::size_t kMaxUnseenPerCall = 8;
 
-using AnyFloat64 = py::array_t<double, py::array::forcecast>;
-
-// A float64 view of a numeric array of `ndim` dimensions whose strides are
-// whole, aligned elements (a copy otherwise). Raises TypeError/ValueError.
-AnyFloat64 as_float64_strided(py::handle obj, int ndim, const char* what) {
-  py::array arr = py::isinstance<py::array>(obj) ? py::reinterpret_borrow<py::array>(obj)
-                                                  : py::array(py::module_::import("numpy").attr("asarray")(obj));
-  const char kind = arr.dtype().kind();
-  if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f') {
-    throw py::type_error(std::string(what) + " must be numeric, got dtype " + py::str(arr.dtype()).cast<std::string>());
-  }
-  if (arr.ndim() != ndim) {
-    throw py::value_error(std::string(what) + " must be " + std::to_string(ndim) + "-D, got " +
-                          std::to_string(arr.ndim()) + "-D");
-  }
-  AnyFloat64 out = AnyFloat64::ensure(arr);
-  bool whole = reinterpret_cast<std::uintptr_t>(out.data()) % alignof(double) == 0;
-  for (py::ssize_t d = 0; d < out.ndim(); ++d) whole = whole && out.strides(d) % py::ssize_t(sizeof(double)) == 0;
-  if (!whole) out = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(out);
-  return out;
-}
-
 // Converts one field of a row. Numbers (anything float() accepts without
 // parsing text) for numeric features; hashable values looked up in `codes`
 // for categorical ones. None and NaN are missing; what cannot be read is
@@ -236,13 +214,15 @@ bool native_float64(const py::array& a) {
 
 // Observes a 1-D row (F values) or a 2-D batch (rows x F) of any strides.
 void observe_array(FeatureWindow& w, py::handle data, double t, double now) {
-  py::array a = py::array::check_(data) ? py::reinterpret_borrow<py::array>(data)
-                                        : py::array(py::module_::import("numpy").attr("asarray")(data));
+  py::array a = as_numeric_array(data, "data");
   const int ndim = int(a.ndim());
   if (ndim != 1 && ndim != 2) {
     throw py::value_error("data must be one row (1-D) or rows x features (2-D), got " + std::to_string(ndim) + "-D");
   }
-  if (!native_float64(a)) a = as_float64_strided(a, ndim, "data");
+  if (!native_float64(a)) {
+    // Other dtypes, byte orders or odd strides: a float64 copy in C order.
+    a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(a);
+  }
   const auto f = std::size_t(w.features());
   const std::size_t width = std::size_t(a.shape(ndim - 1));
   if (width != f) {
@@ -266,32 +246,6 @@ void observe_array(FeatureWindow& w, py::handle data, double t, double now) {
   } else {
     w.observe(rows, n, t, now);
   }
-}
-
-// Observes separate columns, one per feature: a 1-D numeric array of n values,
-// or None for a field the data does not have (counted as absent).
-void observe_columns(FeatureWindow& w, const py::list& columns, std::size_t n, double t, double now) {
-  const auto f = std::size_t(w.features());
-  if (std::size_t(py::len(columns)) != f) {
-    throw py::value_error("need one column per feature: " + std::to_string(f) + ", got " +
-                          std::to_string(py::len(columns)));
-  }
-  std::vector<Float64Array> keep;
-  keep.reserve(f);
-  std::vector<const double*> pointers(f, &kAbsent);
-  std::vector<std::ptrdiff_t> strides(f, 0);
-  for (std::size_t j = 0; j < f; ++j) {
-    if (columns[j].is_none()) continue;
-    keep.push_back(as_float64_vector(columns[j], "column"));
-    if (std::size_t(keep.back().size()) != n) {
-      throw py::value_error("every column must hold " + std::to_string(n) + " values, column " + std::to_string(j) +
-                            " holds " + std::to_string(keep.back().size()));
-    }
-    pointers[j] = keep.back().data();
-    strides[j] = 1;
-  }
-  py::gil_scoped_release release;  // `keep` holds the buffers
-  w.observe(FeatureRows{pointers.data(), strides.data()}, n, t, now);
 }
 
 template <typename V>
@@ -342,7 +296,6 @@ void register_monitor(py::module_& m) {
       .def(py::init<const FeatureWindow&>(), py::arg("other"))
       .def(py::init(&decode_bytes<FeatureWindow>), py::arg("data"))
       .def("observe_array", &observe_array, py::arg("data"), py::arg("t"), py::arg("now"))
-      .def("observe_columns", &observe_columns, py::arg("columns"), py::arg("n"), py::arg("t"), py::arg("now"))
       .def("advance_to", [](FeatureWindow& w, double now) { w.ring().advance_to(now); }, py::arg("now"))
       .def("snapshot", &snapshot, py::arg("now"))
       .def("merge", &FeatureWindow::merge, py::arg("other"))
