@@ -22,12 +22,9 @@ FeatureWindow::FeatureWindow(Ring ring, std::vector<double> last_seen)
     : ring_(std::move(ring)), last_seen_(std::move(last_seen)) {}
 
 void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, double t, double now) {
-  ring_.fill(rows, n, t, now);
-  if (n == 0) return;
-  // The ring counts rows beyond its look-ahead slot as future; they have not
-  // been seen in the ring, so they do not make a feature fresh either.
-  const double width = ring_.width();
-  if (std::floor(t / width) > std::floor(now / width) + 1.0) return;
+  // Rows the ring counted as future are not in it; they do not make a feature
+  // fresh either (late rows did carry values at t: max() below keeps the latest).
+  if (ring_.fill(rows, n, t, now) == Ring::Placed::future || n == 0) return;
   std::lock_guard<std::mutex> lock(mutex_);
   for (std::size_t f = 0; f < last_seen_.size(); ++f) {
     if (!(t > last_seen_[f])) continue;

@@ -84,15 +84,18 @@ class Window {
   std::uint32_t length() const noexcept { return length_; }
   const T& prototype() const noexcept { return prototype_; }
 
-  // Adds n values (rows, for FeatureBlock), all at time t.
+  // Where a batch at one timestamp went.
+  enum class Placed { slot, late, future };
+
+  // Adds n values (rows, for FeatureBlock), all at time t; returns where they went.
   template <typename Input>
-  void fill(const Input& values, std::size_t n, double t, double now) {
+  Placed fill(const Input& values, std::size_t n, double t, double now) {
     check_time(t, "timestamp");
     check_time(now, "clock reading");
     std::lock_guard<std::mutex> lock(mutex_);
     advance(now);
     total_ += n;
-    add_run(slot_of(t), values, n);
+    return add_run(slot_of(t), values, n);
   }
 
   // Adds n values with per-value timestamps t[0..n), all or nothing: a NaN
@@ -313,14 +316,17 @@ class Window {
 
   // Precondition: advance() has set the head.
   template <typename Input>
-  void add_run(std::int64_t k, const Input& values, std::size_t n) {
+  Placed add_run(std::int64_t k, const Input& values, std::size_t n) {
     if (k > head_ + 1) {
       future_ += n;
-    } else if (k < head_ - std::int64_t(length_) + 1) {
-      late_ += n;
-    } else {
-      slots_[position(k)].fill(values, n);
+      return Placed::future;
     }
+    if (k < head_ - std::int64_t(length_) + 1) {
+      late_ += n;
+      return Placed::late;
+    }
+    slots_[position(k)].fill(values, n);
+    return Placed::slot;
   }
 
   template <typename V>
