@@ -1,6 +1,5 @@
 // The quantile sketch's block kernel: classify, index, and summarize values.
 // Compiled once per ISA variant (see slot_kernels.cpp for the rules).
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cmath>
