@@ -509,7 +509,7 @@ class Monitor:
         unexpected: dict[str, int] = {}
         live: dict[str, tuple[QuantileSketch, _FieldTracker]] = {}
         for name, tracker in trackers:
-            merged = tracker.window.merged(span)
+            merged = tracker.window._merged_at(span, now)
             seen = merged.count + merged.nan_count + merged.positive_inf_count + merged.negative_inf_count
             if seen:
                 unexpected[name] = int(seen)
@@ -552,14 +552,14 @@ class Monitor:
 
     def _latency_report(self, span: float, now: float) -> LatencyReport:
         policy = self._policy
-        sketch = self._latency.merged(span)
+        sketch = self._latency._merged_at(span, now)
         qs = sketch.quantiles([0.5, 0.9, 0.99, 0.999]) if sketch.count else [math.nan] * 4
         status, reasons = "ok", []
         if policy.latency_p99_warn is not None or policy.latency_p99_alert is not None:
             warn = policy.latency_p99_warn if policy.latency_p99_warn is not None else math.inf
             alert = policy.latency_p99_alert if policy.latency_p99_alert is not None else math.inf
             levels, p99s = [], []
-            for start, s in self._latency.series():
+            for start, s in self._latency._series_at(now):
                 if start + self._bucket <= now and s.count >= policy.min_count:
                     p99 = float(s.quantile(0.99))
                     p99s.append(p99)

@@ -106,12 +106,18 @@ class Window(Generic[Slot]):
     # -- reading -------------------------------------------------------------
     def merged(self, last: Optional[float] = None) -> Slot:
         """One object merging the slots that end after ``now - last`` (all slots when None)."""
-        span = math.inf if last is None else float(last)
-        return _wrap(self._core.merged(span, self._now()), self._kind)
+        return self._merged_at(math.inf if last is None else float(last), self._now())
 
     def series(self) -> list[tuple[float, Slot]]:
         """``(slot start time, object)`` for the ring's slots, oldest first."""
-        return [(start, _wrap(obj, self._kind)) for start, obj in self._core.series(self._now())]
+        return self._series_at(self._now())
+
+    # For callers that read several windows at one clock reading (a Monitor's report).
+    def _merged_at(self, last: float, now: float) -> Slot:
+        return _wrap(self._core.merged(last, now), self._kind)
+
+    def _series_at(self, now: float) -> list[tuple[float, Slot]]:
+        return [(start, _wrap(obj, self._kind)) for start, obj in self._core.series(now)]
 
     def advance(self) -> None:
         """Moves the ring to the clock's now (expiring old slots) without adding anything."""
