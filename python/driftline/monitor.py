@@ -378,8 +378,13 @@ class Monitor:
         judged = b_rows >= policy.min_count
         drift_ok = b_n >= policy.min_count
         p = (ref + _SMOOTHING) / (ref_n + _SMOOTHING * ref.size)
-        q = (b[:, :-1] + _SMOOTHING) / (b_n[:, None] + _SMOOTHING * ref.size)
-        b_psi = ((q - p) * np.log(q / p)).sum(axis=1)
+
+        def psi_terms(c: np.ndarray, n: Any) -> np.ndarray:
+            # Each cell's (q - p) ln(q / p), smoothed as psi() does (cells in the last axis).
+            q = (c + _SMOOTHING) / (n + _SMOOTHING * ref.size)
+            return (q - p) * np.log(q / p)
+
+        b_psi = psi_terms(b[:, :-1], b_n[:, None]).sum(axis=1)
         b_floor = floor_constant * (1.0 / max(ref_n, 1.0) + 1.0 / np.maximum(b_n, 1.0))
         b_missing = np.divide(b[:, -1], b_rows, out=np.zeros_like(b_rows), where=b_rows > 0)
         b_rate = rate_in(b)
@@ -443,9 +448,7 @@ class Monitor:
             value_psi = psi(ref, cur)
             floor = psi_threshold(max(ref_n, 1.0), n, max(ref_mass_cells, 2), policy.noise_alpha)
             js = js_distance(ref, cur)
-            p_span = (ref + _SMOOTHING) / (ref_n + _SMOOTHING * ref.size)
-            q_span = (cur + _SMOOTHING) / (n + _SMOOTHING * ref.size)
-            terms = (q_span - p_span) * np.log(q_span / p_span)
+            terms = psi_terms(cur, n)
             labels = feature.labels()
             top = tuple(
                 Contributor(labels[k], float(ref[k] / ref_n) if ref_n else math.nan, float(cur[k] / n), float(terms[k]))
@@ -465,6 +468,7 @@ class Monitor:
             stuck = n >= policy.min_count and lo == hi and not feature.constant
         else:
             stuck = n >= policy.min_count and int(np.count_nonzero(cur)) == 1 and not feature.constant
+        span_rate = float(rate_in(cur_slots)) if n else math.nan  # out of range or unseen, per kind
         with self._lock:
             examples = self._unseen.get(i, {})
             unseen_examples = tuple(v for v, seen in sorted(examples.items(), key=lambda kv: -kv[1]) if seen > now - span)
@@ -485,9 +489,9 @@ class Monitor:
             reference_missing_rate=ref_missing,
             absent=int(snap["absent"][selected, i].sum()),
             invalid=int(snap["invalid"][selected, i].sum()),
-            out_of_range_rate=float(rate_in(cur_slots)) if numeric and n else (None if not numeric else math.nan),
+            out_of_range_rate=span_rate if numeric else None,
             reference_out_of_range_rate=ref_rate if numeric else None,
-            unseen_rate=None if numeric else (float(rate_in(cur_slots)) if n else math.nan),
+            unseen_rate=None if numeric else span_rate,
             reference_other_rate=None if numeric else ref_rate,
             unseen_examples=unseen_examples if not numeric else (),
             top_contributors=top,
