@@ -107,13 +107,9 @@ void Axis::finish() {
 std::uint32_t Axis::slot(double x) const noexcept {
   if (std::isnan(x)) return std::uint32_t(nan_slot());
   if (kind_ == AxisKind::variable) {
-    if (edges_.size() <= 16) {
-      // Few edges: counting those <= x without branches beats a binary search
-      // whose branches the predictor cannot learn. Same answer as upper_bound.
-      std::uint32_t s = 0;
-      for (double e : edges_) s += e <= x ? 1u : 0u;
-      return s;
-    }
+    // Few edges: counting beats a binary search whose branches the predictor
+    // cannot learn. Same answer as upper_bound.
+    if (padded_.size() <= 16) return edges_at_most(padded_.data(), padded_.size(), x);
     return std::uint32_t(std::upper_bound(edges_.begin(), edges_.end(), x) - edges_.begin());
   }
   double t = (x - lo()) * scale_;

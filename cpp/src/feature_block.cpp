@@ -103,17 +103,7 @@ void FeatureBlock::fill_row(const FeatureRows& row) {
     }
     std::uint32_t slot;
     if (in_table[f]) {
-      // The slot is the number of edges <= x (NaN padding never counts);
-      // four independent partial counts keep the dependency chains short.
-      const double* e = table + f * kRowEdges;
-      std::uint32_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-      for (std::size_t k = 0; k < kRowEdges; k += 4) {
-        c0 += e[k] <= x ? 1u : 0u;
-        c1 += e[k + 1] <= x ? 1u : 0u;
-        c2 += e[k + 2] <= x ? 1u : 0u;
-        c3 += e[k + 3] <= x ? 1u : 0u;
-      }
-      slot = (c0 + c1) + (c2 + c3);
+      slot = edges_at_most(table + f * kRowEdges, kRowEdges, x);
     } else {
       slot = layout.axes[f].slot(x);
     }

@@ -72,6 +72,20 @@ class Axis {
   std::vector<double> padded_;
 };
 
+// The number of edges <= x among n (a multiple of 4) sorted edges padded with
+// NaN, which no comparison counts: for x not NaN, the slot of x. Branch-free,
+// in four independent partial counts; beats a binary search for a few edges.
+inline std::uint32_t edges_at_most(const double* edges, std::size_t n, double x) noexcept {
+  std::uint32_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+  for (std::size_t k = 0; k < n; k += 4) {
+    c0 += edges[k] <= x ? 1u : 0u;
+    c1 += edges[k + 1] <= x ? 1u : 0u;
+    c2 += edges[k + 2] <= x ? 1u : 0u;
+    c3 += edges[k + 3] <= x ? 1u : 0u;
+  }
+  return (c0 + c1) + (c2 + c3);
+}
+
 // Moves a candidate slot to the exact one for x (not NaN) by comparing with the
 // edges; candidates are at most a step or two off, so this is O(1) in practice.
 inline std::uint32_t correct_slot(double x, std::uint32_t slot, const double* edges,
