@@ -19,6 +19,23 @@ T decode_bytes(const py::bytes& data) {
   return T::from_bytes(reinterpret_cast<const std::uint8_t*>(view.data()), view.size());
 }
 
+inline py::bytes to_py_bytes(const std::vector<std::uint8_t>& b) {
+  return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+// obj.to_bytes() as Python bytes.
+template <typename T>
+py::bytes bytes_of(const T& obj) {
+  return to_py_bytes(obj.to_bytes());
+}
+
+// self.merge(other) without the GIL: core-only work on objects the caller keeps alive.
+template <typename T>
+void merge_without_gil(T& self, const T& other) {
+  py::gil_scoped_release release;
+  self.merge(other);
+}
+
 template <typename T>
 void def_mergeable(py::class_<T>& cls) {
   cls.def(py::init<const T&>(), py::arg("other"))
@@ -34,19 +51,9 @@ void def_mergeable(py::class_<T>& cls) {
             self.fill(p, n);
           },
           py::arg("values"))
-      .def(
-          "merge",
-          [](T& self, const T& other) {
-            py::gil_scoped_release release;  // core-only work on objects kept alive by the caller
-            self.merge(other);
-          },
-          py::arg("other"))
+      .def("merge", &merge_without_gil<T>, py::arg("other"))
       .def("reset", &T::reset)
-      .def("to_bytes",
-           [](const T& self) {
-             const std::vector<std::uint8_t> b = self.to_bytes();
-             return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
-           })
+      .def("to_bytes", &bytes_of<T>)
       .def("__eq__", [](const T& a, const T& b) { return a == b; }, py::is_operator())
       .def("__ne__", [](const T& a, const T& b) { return a != b; }, py::is_operator());
 }

@@ -298,7 +298,7 @@ void register_monitor(py::module_& m) {
       .def("observe_array", &observe_array, py::arg("data"), py::arg("t"), py::arg("now"))
       .def("advance_to", [](FeatureWindow& w, double now) { w.ring().advance_to(now); }, py::arg("now"))
       .def("snapshot", &snapshot, py::arg("now"))
-      .def("merge", &FeatureWindow::merge, py::arg("other"))
+      .def("merge", &merge_without_gil<FeatureWindow>, py::arg("other"))
       .def_property_readonly("features", &FeatureWindow::features)
       .def_property_readonly("offsets",
                              [](const FeatureWindow& w) {
@@ -313,10 +313,7 @@ void register_monitor(py::module_& m) {
       .def_property_readonly("late", [](const FeatureWindow& w) { return w.ring().late(); })
       .def_property_readonly("future", [](const FeatureWindow& w) { return w.ring().future(); })
       .def_property_readonly("expired", [](const FeatureWindow& w) { return w.ring().expired(); })
-      .def("to_bytes", [](const FeatureWindow& w) {
-        const std::vector<std::uint8_t> b = w.to_bytes();
-        return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
-      });
+      .def("to_bytes", &bytes_of<FeatureWindow>);
 
   py::class_<RowEncoder>(m, "RowEncoder", "Maps the fields of Python rows to a FeatureWindow's features.")
       .def(py::init<const std::vector<py::str>&, const std::vector<py::object>&>(), py::arg("names"), py::arg("codes"))
@@ -330,8 +327,7 @@ void register_monitor(py::module_& m) {
       [](int type, const py::bytes& payload) {
         const std::string_view view = payload;
         const std::vector<std::uint8_t> body(view.begin(), view.end());
-        const std::vector<std::uint8_t> b = driftline::seal(ObjectType(type), body);
-        return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+        return to_py_bytes(driftline::seal(ObjectType(type), body));
       },
       py::arg("type"), py::arg("payload"), "Wraps a payload in the driftline envelope (magic, version, type, CRC-32C).");
   m.def(

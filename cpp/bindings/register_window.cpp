@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common.hpp"
 #include "convert.hpp"
 #include "driftline/window.hpp"
 #include "register.hpp"
@@ -64,13 +65,7 @@ void register_one(py::module_& m, const char* name) {
           },
           py::arg("last"), py::arg("now"))
       .def("series", &W::series, py::arg("now"))
-      .def(
-          "merge",
-          [](W& w, const W& other) {
-            py::gil_scoped_release release;  // core-only work on objects kept alive by the caller
-            w.merge(other);
-          },
-          py::arg("other"))
+      .def("merge", &merge_without_gil<W>, py::arg("other"))
       .def_property_readonly("width", &W::width)
       .def_property_readonly("length", &W::length)
       .def_property_readonly("total", &W::total)
@@ -79,10 +74,7 @@ void register_one(py::module_& m, const char* name) {
       .def_property_readonly("expired", &W::expired)
       .def_property_readonly("head", &W::head)
       .def_property_readonly("prototype", [](const W& w) { return w.prototype(); })
-      .def("to_bytes", [](const W& w) {
-        const std::vector<std::uint8_t> b = w.to_bytes();
-        return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
-      });
+      .def("to_bytes", &bytes_of<W>);
 }
 
 }  // namespace
