@@ -15,10 +15,10 @@ import numpy.typing as npt
 
 from . import _binary, _core
 from ._clock import Clock, check_clock, read_clock
-from ._columns import as_list, is_dataframe, is_scalar, named_columns
+from ._columns import as_category, as_list, is_dataframe, is_scalar, named_columns
 from .drift import js_distance, ks_binned, psi, psi_threshold
 from .policy import LEVELS, Policy, hysteresis
-from .profile import CategoricalFeature, NumericFeature, Profile, _category
+from .profile import CategoricalFeature, NumericFeature, Profile
 from .report import Contributor, FeatureReport, LatencyReport, Report, SchemaReport
 from .sketch import QuantileSketch
 from .window import Window
@@ -52,7 +52,7 @@ class _FieldTracker:
             if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
                 numbers[i] = float(v)
             elif v is not None:
-                self.add_text(_category(v), 1)
+                self.add_text(as_category(v), 1)
         self.window.fill(numbers, t)
 
     def add_text(self, v: Any, n: int) -> None:
@@ -268,7 +268,7 @@ class Monitor:
         with self._lock:
             for f, value in pairs:
                 examples = self._unseen.setdefault(f, {})
-                examples[_category(value)] = t
+                examples[as_category(value)] = t
                 if len(examples) > _MAX_UNSEEN_EXAMPLES:
                     del examples[min(examples, key=examples.__getitem__)]
 

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 import numpy as np
 
 from . import _binary, _core
-from ._columns import as_list, is_categorical_column, is_missing, named_columns
+from ._columns import as_category, as_list, is_categorical_column, is_missing, named_columns
 from .axis import Edges
 from .histogram import Histogram
 from .sketch import QuantileSketch
@@ -21,23 +21,6 @@ __all__ = ["NumericFeature", "CategoricalFeature", "Profile"]
 
 Category = _binary.Category
 _MAX_FEATURES = 1 << 16
-
-
-def _category(v: Any) -> Category:
-    """A category as a plain Python str/int/bool/float; other objects by their str()."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, (str, bool)):
-        return v
-    if isinstance(v, int):
-        if not -(1 << 63) <= v < (1 << 63):
-            return str(v)
-        return v
-    if isinstance(v, float) and math.isfinite(v):
-        return v
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    return str(v)
 
 
 class _Counted:
@@ -192,7 +175,7 @@ def _categorical_feature(
     name: str, column: Any, max_categories: int, categories: Optional[tuple[Category, ...]]
 ) -> CategoricalFeature:
     values = as_list(column)
-    present = [_category(v) for v in values if not is_missing(v)]
+    present = [as_category(v) for v in values if not is_missing(v)]
     if categories is None:
         counts = Counter(present)
         # Most frequent first; ties broken by the category's text, so profiles are deterministic.
@@ -201,7 +184,7 @@ def _categorical_feature(
     codes = {c: i for i, c in enumerate(categories)}
     other = float(len(categories))
     coded = np.array(
-        [math.nan if is_missing(v) else codes.get(_category(v), other) for v in values], dtype=np.float64
+        [math.nan if is_missing(v) else codes.get(as_category(v), other) for v in values], dtype=np.float64
     )
     hist = Histogram(Edges(np.arange(len(categories) + 2, dtype=np.float64)))
     hist.fill(coded)
