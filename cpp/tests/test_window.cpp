@@ -1,0 +1,130 @@
+// Event-time windows: nothing is lost without a count (total == slots + late +
+// future + expired), per-value timestamps equal per-slot fills, merges of
+// split streams equal one window, and the feature window the Monitor uses.
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "check.hpp"
+#include "driftline/feature_window.hpp"
+#include "driftline/histogram.hpp"
+#include "driftline/quantile_sketch.hpp"
+#include "driftline/window.hpp"
+
+using driftline::Axis;
+using driftline::Histogram;
+using driftline::QuantileSketch;
+using driftline::Window;
+
+namespace {
+
+template <typename T>
+std::uint64_t slot_contents(Window<T>& w, double now) {
+  std::uint64_t n = 0;
+  for (const auto& entry : w.series(now)) n += driftline::values_in(entry.second);
+  return n;
+}
+
+struct Events {
+  std::vector<double> values, times;
+};
+
+// Timestamps around `now`: mostly inside a 10-slot ring of 60 s, some late,
+// some far in the future (a wrong unit), some one slot ahead; unsorted.
+Events events(std::uint64_t seed, std::size_t n, double now) {
+  dltest::Random rng(seed);
+  Events e;
+  for (std::size_t i = 0; i < n; ++i) {
+    e.values.push_back(rng.bell());
+    const std::int64_t kind = rng.integer(0, 19);
+    double t = now - rng.uniform(0, 600);
+    if (kind == 0) t = now - rng.uniform(700, 5000);
+    if (kind == 1) t = now * 1000.0;
+    if (kind == 2) t = now + rng.uniform(0, 50);
+    e.times.push_back(t);
+  }
+  return e;
+}
+
+}  // namespace
+
+DL_TEST(histogram_window_counts_everything) {
+  const double now = 1.7e9 + 30.0;
+  const Events e = events(21, 50000, now);
+  Window<Histogram> w(Histogram(Axis::uniform(-2, 2, 16)), 60.0, 10);
+  w.fill(e.values.data(), e.times.data(), e.values.size(), now);
+  CHECK_EQ(w.total(), std::uint64_t(e.values.size()));
+  CHECK_EQ(slot_contents(w, now) + w.late() + w.future() + w.expired(), w.total());
+  CHECK(w.late() > 0 && w.future() > 0);
+
+  // One event at a time, with its own timestamp: the same ring.
+  Window<Histogram> one(Histogram(Axis::uniform(-2, 2, 16)), 60.0, 10);
+  for (std::size_t i = 0; i < e.values.size(); ++i) one.record(e.values[i], e.times[i], now);
+  CHECK(one.to_bytes() == w.to_bytes());
+
+  // Time passes: slots expire, still everything is counted.
+  w.advance_to(now + 300.0);
+  CHECK(w.expired() > 0);
+  CHECK_EQ(slot_contents(w, now + 300.0) + w.late() + w.future() + w.expired(), w.total());
+  dltest::record("bytes", w.to_bytes());
+  dltest::record("merged_last_120", w.merged(120.0, now + 300.0).slot_counts());
+  CHECK_THROWS(std::invalid_argument, w.advance_to(std::nan("")));
+}
+
+DL_TEST(split_streams_merge_into_one_window) {
+  const double now = 86400.0 * 3 + 10.0;
+  const Events e = events(22, 30000, now);
+  Window<QuantileSketch> whole(QuantileSketch(6, 2048), 60.0, 10);
+  whole.fill(e.values.data(), e.times.data(), e.values.size(), now);
+  Window<QuantileSketch> a(QuantileSketch(6, 2048), 60.0, 10), b(QuantileSketch(6, 2048), 60.0, 10);
+  a.fill(e.values.data(), e.times.data(), 10000, now);
+  b.fill(e.values.data() + 10000, e.times.data() + 10000, 20000, now);
+  a.merge(b);
+  CHECK(a.to_bytes() == whole.to_bytes());
+  dltest::record("sketch_window_bytes", whole.to_bytes());
+  Window<QuantileSketch> other_width(QuantileSketch(6, 2048), 30.0, 10);
+  CHECK_THROWS(std::invalid_argument, a.merge(other_width));
+}
+
+DL_TEST(nan_timestamp_changes_nothing) {
+  Window<Histogram> w(Histogram(Axis::uniform(0, 1, 4)), 10.0, 6);
+  const std::vector<double> values{0.1, 0.2, 0.3};
+  const std::vector<double> times{100.0, std::nan(""), 101.0};
+  w.fill(values.data(), 3, 100.0, 100.0);
+  const auto before = w.to_bytes();
+  CHECK_THROWS(std::invalid_argument, w.fill(values.data(), times.data(), 3, 100.0));
+  CHECK(w.to_bytes() == before);
+  CHECK_THROWS(std::invalid_argument, Window<Histogram>(Histogram(Axis::uniform(0, 1, 4)), 0.0, 6));
+  CHECK_THROWS(std::invalid_argument, Window<Histogram>(Histogram(Axis::uniform(0, 1, 4)), 10.0, 0));
+}
+
+DL_TEST(feature_window_counts_rows_per_feature) {
+  std::vector<Axis> axes{Axis::uniform(-2, 2, 8), Axis::variable({-1.0, 0.0, 1.0})};
+  driftline::FeatureWindow fw(axes, 60.0, 5);
+  dltest::Random rng(23);
+  const std::size_t n = 5000;
+  std::vector<double> matrix(2 * n);  // row-major n x 2
+  for (double& v : matrix) v = rng.bell();
+  matrix[4] = driftline::from_bits(driftline::kAbsentBits);
+  matrix[7] = driftline::from_bits(driftline::kInvalidBits);
+  const double* columns[2] = {matrix.data(), matrix.data() + 1};
+  const std::ptrdiff_t strides[2] = {2, 2};
+  const driftline::FeatureRows rows{columns, strides};
+  fw.observe(rows, n, 600.0, 600.0);
+  const auto block = fw.ring().merged(std::numeric_limits<double>::infinity(), 600.0);
+  CHECK_EQ(block.rows(), std::uint64_t(n));
+  for (std::size_t f = 0; f < 2; ++f) {
+    Histogram h(axes[f]);
+    for (std::size_t i = 0; i < n; ++i) h.record(matrix[2 * i + f]);
+    const auto first = block.counts().begin() + std::ptrdiff_t(block.offset(f));
+    const std::vector<std::uint64_t> own(first, first + std::ptrdiff_t(axes[f].slots()));
+    CHECK(own == h.slot_counts());
+  }
+  // matrix[4] is row 2 of feature 0 (absent), matrix[7] row 3 of feature 1 (invalid).
+  CHECK(block.absent() == (std::vector<std::uint64_t>{1, 0}));
+  CHECK(block.invalid() == (std::vector<std::uint64_t>{0, 1}));
+  dltest::record("bytes", fw.to_bytes());
+  const auto copy = driftline::FeatureWindow::from_bytes(fw.to_bytes().data(), fw.to_bytes().size());
+  CHECK(copy.to_bytes() == fw.to_bytes());
+}
