@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
 import pytest
+
+import driftline as dl
+
+
+def simd_variants_under_test() -> list[str]:
+    """The kernel variants the suite exercises.
+
+    Every variant this CPU runs; only the one named by DRIFTLINE_SIMD when it is
+    set (so DRIFTLINE_SIMD=scalar runs the whole suite on the scalar kernels, as
+    on ARM and pre-AVX machines). conftest checks that no test leaves another active.
+    """
+    forced = os.environ.get("DRIFTLINE_SIMD", "auto")
+    if forced == "auto":
+        return dl.simd_variants()
+    if forced not in dl.simd_variants():
+        raise RuntimeError(f"DRIFTLINE_SIMD={forced!r} is not runnable here: {dl.simd_variants()}")
+    return [forced]
+
+
+def each_simd_variant() -> Iterator[str]:
+    """Selects each variant under test in turn, then restores the one active before."""
+    previous = dl.active_simd()
+    try:
+        for variant in simd_variants_under_test():
+            dl.select_simd(variant)
+            yield variant
+    finally:
+        dl.select_simd(previous)
 
 
 def reference_slots(edges: np.ndarray, values: np.ndarray) -> np.ndarray:

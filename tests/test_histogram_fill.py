@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import driftline as dl
-from helpers import reference_slots
+from helpers import each_simd_variant, reference_slots
 
 AXES = [
     dl.Uniform(-5, 5, 10),
@@ -152,10 +152,8 @@ def test_memory_layouts_match_a_contiguous_copy(simd: str, name: str, values: ob
 )
 def test_hypothesis_uniform_matches_numpy(values: np.ndarray, lo: float, width: float, bins: int) -> None:
     axis = dl.Uniform(lo, lo + width, bins)
-    for variant in dl.simd_variants():
-        dl.select_simd(variant)
+    for variant in each_simd_variant():
         fill_and_compare(axis, values)
-    dl.select_simd("auto")
 
 
 @settings(max_examples=200, deadline=None)
@@ -171,10 +169,8 @@ def test_hypothesis_edges_match_numpy(values: np.ndarray, edges: list[float]) ->
     axis = dl.Edges(edges)
     # Values drawn from the edges themselves hit the boundaries exactly.
     mixed = np.concatenate([values, np.asarray(edges)])
-    for variant in dl.simd_variants():
-        dl.select_simd(variant)
+    for variant in each_simd_variant():
         fill_and_compare(axis, mixed)
-    dl.select_simd("auto")
 
 
 def test_record_matches_fill(simd: str) -> None:

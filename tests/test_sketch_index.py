@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import driftline as dl
-from helpers import exact_bucket_index
+from helpers import each_simd_variant, exact_bucket_index
 
 SCALES = [-10, -4, -1, 0, 1, 3, 6, 8, 10, 14]
 
@@ -74,15 +74,13 @@ def test_a_million_random_doubles_against_an_exact_reference(scale: int) -> None
     binades = min(2100, 2**20 // 2 ** max(scale, 0) - 2)
     keep = np.abs(exponent) < binades // 2
     ref_index, ref_counts = np.unique(expected[keep], return_counts=True)
-    for variant in dl.simd_variants():
-        dl.select_simd(variant)
+    for variant in each_simd_variant():
         wide = dl.QuantileSketch(scale=scale, max_buckets=2**20)
         wide.fill(x[keep])
         assert wide.scale == scale
         index, counts = wide.buckets()
         np.testing.assert_array_equal(index, ref_index)
         np.testing.assert_array_equal(counts, ref_counts)
-    dl.select_simd("auto")
 
 
 @pytest.mark.parametrize("scale", SCALES)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import driftline as dl
+from helpers import each_simd_variant
 
 DATASETS = {
     "lognormal": lambda r: r.lognormal(-7, 2, 300_000),
@@ -79,12 +80,10 @@ def test_record_fill_and_every_simd_variant_agree() -> None:
     one_by_one = dl.QuantileSketch(0.01)
     for v in values:
         one_by_one.record(v)
-    for variant in dl.simd_variants():
-        dl.select_simd(variant)
+    for variant in each_simd_variant():
         batch = dl.QuantileSketch(0.01)
         batch.fill(values)
         assert batch == one_by_one, variant
-    dl.select_simd("auto")
 
 
 def test_operators_copy_and_reset() -> None:
