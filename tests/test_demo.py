@@ -36,3 +36,30 @@ def test_console_entry_point_runs_and_writes_json(tmp_path) -> None:
     assert "false alarms: 0" in proc.stdout and "throughput" in proc.stdout
     report = json.loads(out.read_text())
     assert report["status"] == "ok" and set(report["features"]) >= {"income", "country", "score"}
+
+
+def test_demo_writes_its_default_report_into_the_current_directory(tmp_path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "driftline", "demo", "--hours", "1", "--rate", "2", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "income" in json.loads((tmp_path / "driftline-demo-report.json").read_text())["features"]
+    assert [p.name for p in tmp_path.iterdir()] == ["driftline-demo-report.json"]
+
+
+def test_missing_output_directory_is_refused_before_the_simulation(tmp_path) -> None:
+    out = tmp_path / "no-such-folder" / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "driftline", "demo", "--out", str(out)],  # a full day: only an early check is fast
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr and "no-such-folder" in proc.stderr
+    assert "throughput" not in proc.stdout
+    assert not out.parent.exists()
