@@ -13,7 +13,20 @@ import driftline as dl
 METHODS = ["auto", "exact", "asymp"]
 
 
+def as_ranks(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two samples' values replaced by their ranks in the pooled sample (ties kept)."""
+    _, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+    codes = codes.astype(np.float64).ravel()
+    return codes[: len(a)], codes[len(a) :]
+
+
 def scipy_ks(a: np.ndarray, b: np.ndarray, method: str) -> tuple[float, float]:
+    # The two-sample KS statistic and its p-value depend only on the order of the
+    # pooled values and their ties. scipy before 1.14 (the last for Python 3.9 is
+    # 1.13) returns NaN for samples holding infinities, so those are compared on
+    # their pooled ranks, which every scipy version handles.
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        a, b = as_ranks(a, b)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # scipy warns when exact falls back
         r = stats.ks_2samp(a, b, method=method)
