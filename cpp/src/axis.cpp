@@ -50,6 +50,9 @@ Axis Axis::uniform(double lo, double hi, std::int64_t bins) {
   axis.kind_ = AxisKind::uniform;
   axis.bins_ = std::uint32_t(bins);
   // Exactly numpy.linspace(lo, hi, bins + 1): step = delta / div; y = i * step + lo; y[-1] = hi.
+  // numpy rounds the product and the sum separately; so does this line because every
+  // target is built with -ffp-contract=off (CMakeLists.txt). Fused into one FMA, as
+  // GCC does by default on AArch64, about half of the edges would differ in the last bit.
   const double step = width / double(bins);
   axis.edges_.resize(std::size_t(bins) + 1);
   for (std::int64_t i = 0; i < bins; ++i) axis.edges_[std::size_t(i)] = double(i) * step + lo;
