@@ -33,7 +33,7 @@ def test_numeric_feature_matches_numpy() -> None:
     assert isinstance(f, dl.NumericFeature)
     x = d["x"]
     finite = x[np.isfinite(x)]
-    np.testing.assert_array_equal(f.edges, dl.Edges.from_quantiles(finite, 8).edges)
+    np.testing.assert_array_equal(f.edges, dl.Edges.for_reference(finite, 8).edges)
     np.testing.assert_array_equal(f.histogram.slot_counts(), reference_slots(f.edges, x))
     assert f.count == finite.size and f.missing == int(np.isnan(x).sum())
     assert f.mean == pytest.approx(finite.mean(), rel=1e-12)

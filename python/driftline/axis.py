@@ -92,20 +92,78 @@ class Edges(Axis):
         ``bins`` must be at least 1; a sample with no non-NaN value, or with an
         infinite value, raises ``ValueError``.
         """
-        bins = operator.index(bins)
-        if bins < 1:
-            raise ValueError(f"bins must be at least 1, got {bins}")
-        values = numeric_vector(sample, "sample")
-        values = values[~np.isnan(values)]
-        if values.size == 0:
-            raise ValueError("sample has no non-NaN values to take quantiles of")
-        if not np.all(np.isfinite(values)):
-            raise ValueError("sample contains infinite values; quantile edges must be finite")
-        edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, bins + 1)))
+        values, bins = _reference_values(sample, bins)
+        edges = _quantile_values(values, bins)
         if edges.size == 1:
             edges = np.append(edges, edges[0])
         edges[-1] = np.nextafter(edges[-1], np.inf)
         return cls(edges)
+
+    @classmethod
+    def for_reference(cls, sample: npt.ArrayLike, bins: int = 10) -> "Edges":
+        """The reference binning for drift, which also sees discrete values and spikes.
+
+        Starts from the same candidates as :meth:`from_quantiles`: the sample's
+        quantiles at ``linspace(0, 1, bins + 1)``, duplicates removed.
+
+        - **Discrete data**: when every non-NaN value of the sample is one of those
+          candidates (at most ``bins + 1`` distinct values, each of which the
+          quantiles hit exactly: flags, small codes, a constant), each value gets
+          a cell of its own: edges
+          ``[v0, v1, ..., vk, nextafter(vk)]``, so bin ``i`` holds exactly ``vi``
+          (and the values between ``vi`` and ``vi+1`` that the sample never had).
+          One value ``c`` gives the single bin ``[c, nextafter(c))``; two values
+          ``a < b`` give ``[a, b)`` and ``[b, nextafter(b))``.
+        - **Spikes**: otherwise the edges are :meth:`from_quantiles`' and, besides,
+          every candidate that holds at least ``1/bins`` of the values gets the
+          cell ``[v, nextafter(v))`` of its own, so a shift of its share is not
+          diluted by its neighbours. A spike at the minimum or the maximum works
+          the same way (the last edge stays one ulp above the maximum). Any value
+          holding at least ``(n - 1) / bins + 2`` of the ``n`` values is a
+          candidate (a quantile position falls strictly inside its run), so no
+          such spike is missed.
+
+        Every sample value is inside a bin, as with :meth:`from_quantiles`.
+        ``bins`` must be at least 1; a sample with no non-NaN value, or with an
+        infinite value, raises ``ValueError``.
+        """
+        values, bins = _reference_values(sample, bins)
+        candidates = _quantile_values(values, bins)
+        beyond = np.nextafter(candidates, np.inf)
+        # One pass counts every candidate: cell [c, nextafter(c)) holds exactly c.
+        cells = np.unique(np.concatenate([candidates, beyond]))
+        tally = _core.Histogram(Edges(cells))
+        tally.fill(values)
+        counts = np.asarray(tally.slot_counts())[1:-2]  # the bins, without flows and NaN
+        hits = counts[np.searchsorted(cells, candidates)]
+        if int(hits.sum()) == values.size:  # (interpolated candidates hold no value)
+            present = candidates[hits > 0]
+            return cls(np.append(present, np.nextafter(present[-1], np.inf)))
+        spikes = candidates[hits * bins >= values.size]
+        quantiles = candidates.copy()
+        quantiles[-1] = beyond[-1]
+        if candidates.size == 1:
+            quantiles = np.array([candidates[0], beyond[0]])
+        return cls(np.unique(np.concatenate([quantiles, spikes, np.nextafter(spikes, np.inf)])))
+
+
+def _reference_values(sample: npt.ArrayLike, bins: int) -> tuple["np.ndarray[Any, np.dtype[np.float64]]", int]:
+    """The non-NaN float64 values of a reference sample, and ``bins`` checked."""
+    bins = operator.index(bins)
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    values = numeric_vector(sample, "sample")
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        raise ValueError("sample has no non-NaN values to take quantiles of")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("sample contains infinite values; quantile edges must be finite")
+    return values, bins
+
+
+def _quantile_values(values: "np.ndarray[Any, np.dtype[np.float64]]", bins: int) -> "np.ndarray[Any, np.dtype[np.float64]]":
+    """The distinct quantiles at ``linspace(0, 1, bins + 1)`` (numpy's linear method), ascending."""
+    return np.unique(np.quantile(values, np.linspace(0.0, 1.0, bins + 1)))
 
 
 def _restore_axis(kind: str, edges: list[float]) -> Axis:

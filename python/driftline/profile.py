@@ -161,7 +161,7 @@ def _numeric_feature(name: str, values: np.ndarray, bins: int, edges: Optional[n
     if edges is None:
         if finite.size == 0:
             raise ValueError(f"feature {name!r} has no finite values to build reference edges from")
-        edges = Edges.from_quantiles(finite, bins).edges
+        edges = Edges.for_reference(finite, bins).edges
     hist = Histogram(Edges(edges))
     hist.fill(values)
     sketch = QuantileSketch(0.01)
@@ -230,7 +230,8 @@ class Profile:
 
         ``data`` is a mapping of name -> 1-D array-like, a pandas DataFrame, or a
         2-D numpy array with ``names=``. Numeric columns get ``bins`` quantile
-        edges (:meth:`Edges.from_quantiles`; ties give fewer bins), a histogram,
+        edges (:meth:`Edges.for_reference`: quantiles, with a cell per value for
+        discrete data and a cell of its own for a value holding 1/bins), a histogram,
         a sketch and moments. Strings, bools, pandas categories, objects that
         are not all numbers, and the columns named in ``categorical`` get the
         ``max_categories`` most frequent categories plus "other". ``like=``
