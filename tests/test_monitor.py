@@ -590,3 +590,84 @@ def test_reference_other_share_and_latency_policy() -> None:
         m2.observe_latency(latencies[k])
     clock.t = 120
     assert m2.report().latency.status == "warn"
+
+
+def _replay_rows() -> tuple[dl.Profile, dict[str, Any], np.ndarray]:
+    rng = np.random.default_rng(40)
+    profile = dl.Profile.from_data(reference_data(5000))
+    n = 400
+    x = rng.normal(0.3, 1, n)
+    x[rng.random(n) < 0.05] = np.nan
+    batch = {
+        "x": x,
+        "y": rng.exponential(2.0, n),
+        "color": list(rng.choice(["red", "green", "blue"], n)),
+        "extra": rng.normal(size=n),  # an unexpected field
+    }
+    batch["color"][7] = "purple"  # unseen categories, fewer than the per-call cap
+    batch["color"][300] = "teal"
+    # Unsorted event times around the clock: late (before the ring), future (in ms), and in between.
+    t = 10_000.0 - rng.uniform(0, 550, n)
+    t[::50] = 10_000.0 - 5000.0
+    t[3::97] = 10_000.0 * 1000
+    return profile, batch, t
+
+
+@pytest.mark.parametrize("order", ["unsorted", "sorted"])
+@pytest.mark.parametrize("shape", ["columns", "dataframe"])
+def test_per_row_timestamps_replay_equals_rows_one_by_one(order: str, shape: str) -> None:
+    profile, batch, t = _replay_rows()
+    if order == "sorted":
+        keep = np.argsort(t, kind="stable")
+        batch = {k: [v[i] for i in keep] if isinstance(v, list) else v[keep] for k, v in batch.items()}
+        t = t[keep]
+    clock = Clock(10_000.0)
+    one_by_one = dl.Monitor(profile, window=600, bucket=60, clock=clock)
+    for i in range(len(t)):
+        one_by_one.observe({k: v[i] for k, v in batch.items()}, t=float(t[i]))
+    replayed = dl.Monitor(profile, window=600, bucket=60, clock=clock)
+    data: Any = batch
+    if shape == "dataframe":
+        pd = pytest.importorskip("pandas")
+        data = pd.DataFrame(batch)
+    replayed.observe(data, t=t)
+    assert replayed.to_bytes() == one_by_one.to_bytes()
+    assert (replayed.rows, replayed.late, replayed.future) == (len(t), 7, 5)  # t[100] is both
+    assert replayed.report().features["color"].unseen_examples == one_by_one.report().features["color"].unseen_examples
+
+
+def test_per_row_timestamps_on_the_numeric_array_path() -> None:
+    rng = np.random.default_rng(41)
+    profile = dl.Profile.from_data({"a": rng.normal(size=2000), "b": rng.uniform(size=2000)})
+    rows = rng.normal(size=(300, 2))
+    rows[5, 1] = np.nan
+    t = 5000.0 - rng.uniform(0, 700, 300)
+    clock = Clock(5000.0)
+    one_by_one = dl.Monitor(profile, window=600, bucket=60, clock=clock)
+    for row, ti in zip(rows, t):
+        one_by_one.observe(row, t=ti)
+    wide = np.zeros((300, 4))
+    wide[:, ::2] = rows
+    for batch in (rows, np.asfortranarray(rows), wide[:, ::2]):  # C order, Fortran order, a strided view
+        replayed = dl.Monitor(profile, window=600, bucket=60, clock=clock)
+        replayed.observe(batch, t=t)
+        assert replayed.to_bytes() == one_by_one.to_bytes()
+
+
+def test_bad_per_row_timestamps_change_nothing() -> None:
+    profile, batch, t = _replay_rows()
+    m = dl.Monitor(profile, window=600, bucket=60, clock=Clock(10_000.0))
+    before = m.to_bytes()
+    bad_nan = t.copy()
+    bad_nan[200] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        m.observe(batch, t=bad_nan)
+    with pytest.raises(ValueError, match="399 timestamps for 400 rows"):
+        m.observe(batch, t=t[:-1])
+    with pytest.raises(ValueError, match="single row"):
+        m.observe({"x": 1.0, "y": 2.0, "color": "red"}, t=t[:1])
+    with pytest.raises(TypeError, match="t must be numeric"):
+        m.observe(batch, t=np.array(["1"] * 400))
+    with pytest.raises(ValueError, match="t must be 1-D"):
+        m.observe(batch, t=t.reshape(20, 20))
+    assert m.to_bytes() == before

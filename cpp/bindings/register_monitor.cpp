@@ -34,7 +34,38 @@ constexpr std::size_t kMaxUnseenPerCall = 8;
 // parsing text) for numeric features; hashable values looked up in `codes`
 // for categorical ones. None and NaN are missing; what cannot be read is
 // invalid. Never raises.
-double encode_value(std::size_t f, PyObject* value, PyObject* codes, double other, std::vector<py::object>* unseen) {
+// A batch's event times: a float for every row, or a 1-D numeric array of one per row.
+class BatchTimes {
+ public:
+  BatchTimes(py::handle t, std::size_t rows) {
+    if (PyFloat_Check(t.ptr())) {
+      single_ = PyFloat_AS_DOUBLE(t.ptr());
+      return;
+    }
+    per_row_ = as_float64_vector(t, "t");
+    has_per_row_ = true;
+    if (std::size_t(per_row_.size()) != rows) {
+      throw py::value_error("t holds " + std::to_string(per_row_.size()) + " timestamps for " + std::to_string(rows) +
+                            " rows");
+    }
+  }
+  // Runs without the GIL: `per_row_` keeps the buffer alive.
+  void observe(FeatureWindow& window, const FeatureRows& rows, std::size_t n, double now) const {
+    if (has_per_row_) {
+      window.observe(rows, n, per_row_.data(), now);
+    } else {
+      window.observe(rows, n, single_, now);
+    }
+  }
+
+ private:
+  double single_ = 0.0;
+  bool has_per_row_ = false;
+  Float64Array per_row_;
+};
+
+double encode_value(std::size_t f, PyObject* value, PyObject* codes, double other, std::vector<py::object>* unseen,
+                    Py_ssize_t row) {
   if (value == Py_None) return kMissing;
   if (PyFloat_CheckExact(value)) {
     const double x = PyFloat_AS_DOUBLE(value);
@@ -56,7 +87,7 @@ double encode_value(std::size_t f, PyObject* value, PyObject* codes, double othe
       return kInvalid;
     }
     if (unseen != nullptr && unseen->size() < kMaxUnseenPerCall) {
-      unseen->push_back(py::make_tuple(f, py::reinterpret_borrow<py::object>(value)));
+      unseen->push_back(py::make_tuple(f, py::reinterpret_borrow<py::object>(value), row));
     }
     return other;
   }
@@ -89,7 +120,7 @@ class RowEncoder {
 
   std::size_t features() const noexcept { return names_.size(); }
 
-  // Observes one mapping row; returns (fields matched, unseen (feature, value) pairs or None).
+  // Observes one mapping row; returns (fields matched, unseen (feature, value, row) triples or None).
   py::tuple observe(FeatureWindow& window, const py::dict& row, double t, double now) {
     check(window);
     std::vector<py::object> unseen;
@@ -102,7 +133,7 @@ class RowEncoder {
         continue;
       }
       ++matched;
-      row_[f] = encode_value(f, value, codes_[f].ptr(), other_[f], &unseen);
+      row_[f] = encode_value(f, value, codes_[f].ptr(), other_[f], &unseen, 0);
     }
     window.observe(FeatureRows{columns_.data(), strides_.data()}, 1, t, now);
     return py::make_tuple(matched, unseen_pairs(unseen));
@@ -112,9 +143,10 @@ class RowEncoder {
   // arrays are taken as float64 without a per-value step, anything else is
   // read value by value as in a row; features the dict lacks are absent. All
   // columns are converted and checked before anything is counted. Returns
-  // (fields matched, unseen (feature, value) pairs or None).
-  py::tuple observe_columns(FeatureWindow& window, const py::dict& columns, std::size_t n, double t, double now) {
+  // (fields matched, unseen (feature, value, row) triples or None).
+  py::tuple observe_columns(FeatureWindow& window, const py::dict& columns, std::size_t n, py::handle t, double now) {
     check(window);
+    const BatchTimes times(t, n);
     const std::size_t nf = names_.size();
     std::vector<Float64Array> keep(nf);
     std::vector<const double*> pointers(nf, &kAbsent);
@@ -138,7 +170,7 @@ class RowEncoder {
     }
     {
       py::gil_scoped_release release;  // `keep` holds the buffers; the core sees no Python object
-      window.observe(FeatureRows{pointers.data(), strides.data()}, n, t, now);
+      times.observe(window, FeatureRows{pointers.data(), strides.data()}, n, now);
     }
     return py::make_tuple(matched, unseen_pairs(unseen));
   }
@@ -170,7 +202,7 @@ class RowEncoder {
     PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
     Float64Array out(n);
     double* p = out.mutable_data();
-    for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(f, items[i], codes_[f].ptr(), other_[f], unseen);
+    for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(f, items[i], codes_[f].ptr(), other_[f], unseen, i);
     return out;
   }
 
@@ -213,7 +245,7 @@ bool native_float64(const py::array& a) {
 }
 
 // Observes a 1-D row (F values) or a 2-D batch (rows x F) of any strides.
-void observe_array(FeatureWindow& w, py::handle data, double t, double now) {
+void observe_array(FeatureWindow& w, py::handle data, py::handle t, double now) {
   py::array a = as_numeric_array(data, "data");
   const int ndim = int(a.ndim());
   if (ndim != 1 && ndim != 2) {
@@ -240,12 +272,19 @@ void observe_array(FeatureWindow& w, py::handle data, double t, double now) {
   strides.assign(f, row_stride);
   for (std::size_t j = 0; j < f; ++j) columns[j] = base + std::ptrdiff_t(j) * column_stride;
   const FeatureRows rows{columns.data(), strides.data()};
-  if (n >= 64) {
-    py::gil_scoped_release release;  // `a` keeps the buffer alive; the core sees no Python object
-    w.observe(rows, n, t, now);
-  } else {
-    w.observe(rows, n, t, now);
+  if (PyFloat_Check(t.ptr())) {  // the hot path: one time for the row or batch
+    const double at = PyFloat_AS_DOUBLE(t.ptr());
+    if (n >= 64) {
+      py::gil_scoped_release release;  // `a` keeps the buffer alive; the core sees no Python object
+      w.observe(rows, n, at, now);
+    } else {
+      w.observe(rows, n, at, now);
+    }
+    return;
   }
+  const BatchTimes times(t, n);
+  py::gil_scoped_release release;  // `a` and `times` keep the buffers alive
+  times.observe(w, rows, n, now);
 }
 
 template <typename V>

@@ -39,6 +39,37 @@ void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, double t, do
   }
 }
 
+void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, const double* t, double now) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::isnan(t[i])) throw std::invalid_argument("timestamps must not be NaN (row " + std::to_string(i) + ")");
+  }
+  const std::size_t features = last_seen_.size();
+  std::vector<const double*> columns(features);
+  std::vector<double> latest(features);
+  const double width = ring_.width();
+  for (std::size_t begin = 0; begin < n;) {
+    // A run: consecutive rows whose times fall in one slot (the ring places a
+    // batch by the slot of its time, so any of the run's times will do).
+    const double slot = std::floor(t[begin] / width);
+    std::size_t end = begin + 1;
+    while (end < n && std::floor(t[end] / width) == slot) ++end;
+    for (std::size_t f = 0; f < features; ++f) columns[f] = rows.columns[f] + std::ptrdiff_t(begin) * rows.strides[f];
+    const FeatureRows run{columns.data(), rows.strides};
+    if (ring_.fill(run, end - begin, t[begin], now) != Ring::Placed::future) {
+      // Per feature, the latest time of a row with a value (as single-row calls would leave it).
+      std::fill(latest.begin(), latest.end(), -std::numeric_limits<double>::infinity());
+      for (std::size_t f = 0; f < features; ++f) {
+        for (std::size_t i = begin; i < end; ++i) {
+          if (t[i] > latest[f] && !std::isnan(rows.columns[f][std::ptrdiff_t(i) * rows.strides[f]])) latest[f] = t[i];
+        }
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (std::size_t f = 0; f < features; ++f) last_seen_[f] = std::max(last_seen_[f], latest[f]);
+    }
+    begin = end;
+  }
+}
+
 std::vector<double> FeatureWindow::last_seen() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return last_seen_;

@@ -128,3 +128,35 @@ DL_TEST(feature_window_counts_rows_per_feature) {
   const auto copy = driftline::FeatureWindow::from_bytes(fw.to_bytes().data(), fw.to_bytes().size());
   CHECK(copy.to_bytes() == fw.to_bytes());
 }
+
+DL_TEST(feature_window_per_row_times_equal_single_rows) {
+  std::vector<Axis> axes{Axis::uniform(-2, 2, 8), Axis::variable({-1.0, 0.0, 1.0})};
+  const double now = 3000.0;
+  dltest::Random rng(24);
+  const std::size_t n = 3000;
+  std::vector<double> matrix(2 * n), times(n);
+  for (double& v : matrix) v = rng.bell();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t kind = rng.integer(0, 9);
+    times[i] = now - rng.uniform(0, 400);
+    if (kind == 0) times[i] = now - 2000;       // late
+    if (kind == 1) times[i] = now * 1000;       // future
+    if (kind == 2) matrix[2 * i + 1] = driftline::from_bits(driftline::kAbsentBits);
+  }
+  const std::ptrdiff_t strides[2] = {2, 2};
+  driftline::FeatureWindow batch(axes, 60.0, 5), rows(axes, 60.0, 5);
+  const double* columns[2] = {matrix.data(), matrix.data() + 1};
+  batch.observe(driftline::FeatureRows{columns, strides}, n, times.data(), now);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double* row[2] = {matrix.data() + 2 * i, matrix.data() + 2 * i + 1};
+    rows.observe(driftline::FeatureRows{row, strides}, 1, times[i], now);
+  }
+  CHECK(batch.to_bytes() == rows.to_bytes());
+  CHECK(batch.ring().late() > 0 && batch.ring().future() > 0);
+  std::vector<double> bad = times;
+  bad[17] = std::nan("");
+  const auto before = batch.to_bytes();
+  CHECK_THROWS(std::invalid_argument, batch.observe(driftline::FeatureRows{columns, strides}, n, bad.data(), now));
+  CHECK(batch.to_bytes() == before);
+  dltest::record("bytes", batch.to_bytes());
+}

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from contextlib import ContextDecorator
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +16,7 @@ import numpy.typing as npt
 from . import _binary, _core
 from ._clock import Clock, check_clock, read_clock
 from ._columns import as_category, as_list, is_dataframe, is_scalar, named_columns
+from ._convert import numeric_vector
 from .drift import js_distance, ks_binned, psi, psi_threshold
 from .policy import LEVELS, Policy, hysteresis
 from .profile import CategoricalFeature, NumericFeature, Profile
@@ -33,6 +34,15 @@ _MAX_UNSEEN_EXAMPLES = 10  # unseen categories kept per feature, most recent fir
 _SMOOTHING = 0.5  # psi()'s default pseudo-count, used for per-bucket PSI as well
 
 
+def _is_single_row(data: Any) -> bool:
+    """Whether observe() reads ``data`` as one row (a dict of scalars, a 1-D array, a list)."""
+    if isinstance(data, Mapping):
+        return not data or is_scalar(next(iter(data.values())))
+    if isinstance(data, np.ndarray):
+        return data.ndim == 1
+    return isinstance(data, (list, tuple))
+
+
 class _FieldTracker:
     """An unexpected field: its observations over time (numbers in a sketch, text values counted).
 
@@ -46,7 +56,7 @@ class _FieldTracker:
         self.text: Counter[Any] = Counter()
         self.other = 0
 
-    def add(self, values: list[Any], t: float) -> None:
+    def add(self, values: list[Any], t: Union[float, np.ndarray]) -> None:
         numbers = np.full(len(values), math.nan)
         for i, v in enumerate(values):
             if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
@@ -173,50 +183,62 @@ class Monitor:
         )
 
     # -- observing ---------------------------------------------------------------
-    def observe(self, data: Any, t: Optional[float] = None) -> None:
+    def observe(self, data: Any, t: Union[None, float, npt.ArrayLike] = None) -> None:
         """Counts one row or a batch of rows at time ``t`` (the clock's now when None).
 
         Rows: a dict of name -> scalar, or a 1-D array / list in profile order.
         Batches: a mapping of name -> 1-D column, a pandas DataFrame, or a 2-D
-        array (rows x features, in profile order). Missing fields, unexpected
-        fields, None/NaN, non-finite and unreadable values and unseen categories
-        are counted, never raised on. Raises only for shapes it cannot read
-        (``TypeError``/``ValueError``), and for a NaN ``t``, before counting anything.
+        array (rows x features, in profile order). ``t`` is one timestamp for
+        the whole call or, for a batch, a 1-D numeric array with one per row
+        (sorted or not: replaying logged traffic gives the state the rows would
+        have left one by one, late, future and expired rows counted as ever).
+        Missing fields, unexpected fields, None/NaN, non-finite and unreadable
+        values and unseen categories are counted, never raised on. Raises only
+        for shapes it cannot read (``TypeError``/``ValueError``), for a NaN
+        timestamp and for per-row timestamps that do not match the rows, before
+        counting anything.
         """
         now = self._now()
+        times: Union[float, np.ndarray]
         if t is None:
-            t = now
-        else:
-            t = float(t)
-            if t != t:
+            times = now
+        elif np.ndim(t) == 0:
+            times = float(t)  # type: ignore[arg-type]
+            if times != times:
                 raise ValueError("t must not be NaN")
+        else:
+            times = numeric_vector(t, "t")
+            if _is_single_row(data):
+                raise ValueError("per-row timestamps need a batch; a single row takes one timestamp")
+        # Single rows below only ever see a float (per-row times were refused above).
+        row_time = cast(float, times)
         kind = type(data)
         if kind is np.ndarray and self._numeric_only and data.dtype.kind in "biuf":
             # The hot path: one C++ call, which checks the shape.
-            self._core.observe_array(data, t, now)
+            self._core.observe_array(data, times, now)
             return
         if kind is dict:
             if not data or is_scalar(next(iter(data.values()))):
-                self._observe_row(data, t, now)
+                self._observe_row(data, row_time, now)
             else:
-                self._observe_columns(data, t, now)
+                self._observe_columns(data, times, now)
         elif kind is np.ndarray:
             if data.ndim not in (1, 2):
                 raise ValueError(f"an array must be one row (1-D) or rows x features (2-D), got {data.ndim}-D")
             if data.ndim == 1:
-                self._observe_row(self._row_from_sequence(data.tolist()), t, now)
+                self._observe_row(self._row_from_sequence(data.tolist()), row_time, now)
             else:
-                self._observe_columns(dict(named_columns(data, self._names)[0]), t, now)
+                self._observe_columns(dict(named_columns(data, self._names)[0]), times, now)
         elif is_dataframe(data):
             # Columns as numpy arrays (a categorical column becomes an object array of its values).
-            self._observe_columns({str(c): data[c].to_numpy() for c in data.columns}, t, now)
+            self._observe_columns({str(c): data[c].to_numpy() for c in data.columns}, times, now)
         elif isinstance(data, Mapping):
             if not data or is_scalar(next(iter(data.values()))):
-                self._observe_row(dict(data), t, now)
+                self._observe_row(dict(data), row_time, now)
             else:
-                self._observe_columns(data, t, now)
+                self._observe_columns(data, times, now)
         elif isinstance(data, (list, tuple)):
-            self._observe_row(self._row_from_sequence(list(data)), t, now)
+            self._observe_row(self._row_from_sequence(list(data)), row_time, now)
         else:
             raise TypeError(
                 "data must be a dict row, a 1-D array/list in profile order, a mapping of columns, "
@@ -238,7 +260,7 @@ class Monitor:
         if unseen is not None:
             self._note_unseen(unseen, t)
 
-    def _observe_columns(self, columns: Mapping[Any, Any], t: float, now: float) -> None:
+    def _observe_columns(self, columns: Mapping[Any, Any], t: Union[float, np.ndarray], now: float) -> None:
         """A batch as name -> column: one C++ call converts, checks and counts every feature's column."""
         if type(columns) is not dict:
             columns = dict(columns)
@@ -264,11 +286,12 @@ class Monitor:
             tracker = self._unexpected[key] = _FieldTracker(self._bucket, self._length, self._clock)
         return tracker
 
-    def _note_unseen(self, pairs: list[tuple[int, Any]], t: float) -> None:
+    def _note_unseen(self, triples: list[tuple[int, Any, int]], t: Union[float, np.ndarray]) -> None:
+        """Unseen categories as (feature, value, row) from the encoder, kept with their row's time."""
         with self._lock:
-            for f, value in pairs:
+            for f, value, row in triples:
                 examples = self._unseen.setdefault(f, {})
-                examples[as_category(value)] = t
+                examples[as_category(value)] = float(t[row]) if isinstance(t, np.ndarray) else t
                 if len(examples) > _MAX_UNSEEN_EXAMPLES:
                     del examples[min(examples, key=examples.__getitem__)]
 

@@ -37,6 +37,13 @@ class FeatureWindow {
   // it, unless the rows were counted as future (they are then not in the ring).
   void observe(const FeatureRows& rows, std::size_t n, double t, double now);
 
+  // Adds n rows, row i observed at time t[i] (any order), all at the clock
+  // reading now: the same state as n single-row calls observe(row i, 1, t[i],
+  // now). All or nothing: a NaN time throws std::invalid_argument before
+  // anything is counted. Consecutive rows in one slot are counted as one run,
+  // so sorted timestamps cost little more than a single-time batch.
+  void observe(const FeatureRows& rows, std::size_t n, const double* t, double now);
+
   // -inf for a feature never seen with a value.
   std::vector<double> last_seen() const;
 
