@@ -1,5 +1,6 @@
 // The quantile sketch's block kernel: classify, index, and summarize values.
 // Compiled once per ISA variant (see slot_kernels.cpp for the rules).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cmath>
@@ -122,12 +123,19 @@ void summarize_portable(const double* x, std::size_t n, SketchBlockSummary& s) {
   }
 }
 
+// From the bits, with selects only, so the loop over a block vectorizes (a
+// comparison chain on doubles compiled to scalar branches that signed data
+// mispredicts half the time).
 std::uint8_t class_of(double v) {
-  if (v != v) return kNaN;
-  if (v == __builtin_inf()) return kPositiveInf;
-  if (v == -__builtin_inf()) return kNegativeInf;
-  if (v == 0.0) return kZero;
-  return v > 0.0 ? std::uint8_t(kPositive) : std::uint8_t(kNegative);
+  const std::uint64_t bits = to_bits(v);
+  const std::uint64_t magnitude = bits & ~kSignMask;
+  const std::uint32_t negative = std::uint32_t(bits >> 63);
+  const std::uint64_t inf_bits = 0x7FF0000000000000ull;
+  std::uint32_t c = negative;  // kPositive 0, kNegative 1
+  c = magnitude == 0 ? std::uint32_t(kZero) : c;
+  c = magnitude == inf_bits ? std::uint32_t(kPositiveInf) + negative : c;  // kNegativeInf = kPositiveInf + 1
+  c = magnitude > inf_bits ? std::uint32_t(kNaN) : c;
+  return std::uint8_t(c);
 }
 
 void index_extremes(const std::int32_t* index, const std::uint8_t* cls, std::size_t n,
@@ -157,8 +165,9 @@ void index_extremes(const std::int32_t* index, const std::uint8_t* cls, std::siz
 //     (independent chains); the extreme indices are then those of the extreme
 //     values, since the index is monotonic in the value;
 //  2. redo flagged or irregular groups exactly with the portable code.
-// Returns false when the block had irregular values (then the caller needs
-// cls[] and summarizes with the portable code; pass 1's summary is dropped).
+// Returns false when the block had irregular or negative values: index[] is
+// right all the same (magnitudes are indexed; irregular groups were redone),
+// but the caller needs cls[] and summarizes with the portable code.
 bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams& p,
                          std::int32_t* index, SketchBlockSummary& s) {
   const __m512i mantissa_mask = _mm512_set1_epi64(std::int64_t(kMantissaMask));
@@ -181,6 +190,11 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
   const std::size_t whole = n - n % 8;
   std::uint8_t redo[kSketchBlock / 8 + 1];
   int any_redo = 0, irregular = 0;
+  // Lanes are indexed by magnitude, so negative values take the fast path too
+  // (the index of |x| is what both stores need); the OR of the raw bits tells
+  // whether any was negative, in which case the summary below (built from the
+  // magnitudes) is not the block's and the caller summarizes it instead.
+  __m512i signs = _mm512_setzero_si512();
   // Summary accumulators (meaningful only when the block turns out regular):
   // two of each so that the 16-wide path keeps its chains independent.
   __m512d vmin0 = inf, vmin1 = inf, vmax0 = _mm512_setzero_pd(), vmax1 = _mm512_setzero_pd();
@@ -213,7 +227,9 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
       // lines 4 KiB ahead into L2 (past the block end too; prefetches never fault).
       _mm_prefetch(reinterpret_cast<const char*>(x + i + kPrefetchAhead), _MM_HINT_T1);
       _mm_prefetch(reinterpret_cast<const char*>(x + i + kPrefetchAhead + 8), _MM_HINT_T1);
-      const __m512d v0 = _mm512_loadu_pd(x + i), v1 = _mm512_loadu_pd(x + i + 8);
+      const __m512d raw0 = _mm512_loadu_pd(x + i), raw1 = _mm512_loadu_pd(x + i + 8);
+      signs = _mm512_or_si512(signs, _mm512_or_si512(_mm512_castpd_si512(raw0), _mm512_castpd_si512(raw1)));
+      const __m512d v0 = _mm512_abs_pd(raw0), v1 = _mm512_abs_pd(raw1);
       const __mmask8 regular0 = _mm512_cmp_pd_mask(v0, min_normal, _CMP_GE_OQ) &
                                 _mm512_cmp_pd_mask(v0, inf, _CMP_LT_OQ);
       const __mmask8 regular1 = _mm512_cmp_pd_mask(v1, min_normal, _CMP_GE_OQ) &
@@ -269,7 +285,9 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
   }
   for (std::size_t g = first_double_group; g < groups; ++g) {
     const std::size_t i = g * 8;
-    const __m512d v = _mm512_loadu_pd(x + i);
+    const __m512d raw = _mm512_loadu_pd(x + i);
+    signs = _mm512_or_si512(signs, _mm512_castpd_si512(raw));
+    const __m512d v = _mm512_abs_pd(raw);
     const __mmask8 regular = _mm512_cmp_pd_mask(v, min_normal, _CMP_GE_OQ) &
                              _mm512_cmp_pd_mask(v, inf, _CMP_LT_OQ);
     const __m512i bits = _mm512_castpd_si512(v);
@@ -327,7 +345,8 @@ bool sketch_block_avx512(const double* x, std::size_t n, const SketchIndexParams
       irregular |= int(!(x[i] >= 0x1p-1022 && x[i] < __builtin_inf()));
     }
   }
-  if (irregular) return false;
+  const bool negative = (_mm512_reduce_or_epi64(signs) & std::int64_t(0x8000000000000000ll)) != 0;
+  if (irregular || negative) return false;  // index[] is right; the summary is the caller's to make
 
   // The block is all positive, finite and normal: reduce the accumulators.
   alignas(64) double lmin[8], lmax[8], lhi[8], llo[8];
