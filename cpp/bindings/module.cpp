@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   driftline::bindings::register_drift(m);
   driftline::bindings::register_window(m);
   driftline::bindings::register_monitor(m);
+  driftline::bindings::register_categories(m);
 }

@@ -13,5 +13,6 @@ void register_sketch(pybind11::module_& m);
 void register_drift(pybind11::module_& m);
 void register_window(pybind11::module_& m);
 void register_monitor(pybind11::module_& m);
+void register_categories(pybind11::module_& m);
 
 }  // namespace driftline::bindings

@@ -8,6 +8,7 @@
 
 #include "common.hpp"
 #include "convert.hpp"
+#include "driftline/order_statistics.hpp"
 #include "driftline/quantile_sketch.hpp"
 #include "fast_record.hpp"
 #include "register.hpp"
@@ -104,6 +105,21 @@ void register_sketch(py::module_& m) {
       .def_property_readonly("max", &QuantileSketch::max)
       .def_property_readonly("bucket_count", &QuantileSketch::bucket_count);
   add_fast_record(cls);
+
+  // numpy.quantile of a reference column, exactly, without a sort (order_statistics.hpp).
+  m.def(
+      "_reference_quantiles",
+      [](py::handle values, const QuantileSketch& sketch, const std::vector<double>& qs) {
+        const Float64Array x = as_float64_vector(values, "values");
+        ReferenceQuantiles r;
+        {
+          py::gil_scoped_release release;  // `x` holds the buffer; the sketch has its own lock
+          r = linear_quantiles(x.data(), std::size_t(x.size()), sketch, qs);
+        }
+        return py::make_tuple(py::array_t<double>(py::ssize_t(r.values.size()), r.values.data()),
+                              py::array_t<std::uint64_t>(py::ssize_t(r.equal.size()), r.equal.data()));
+      },
+      py::arg("values"), py::arg("sketch"), py::arg("qs"));
 }
 
 }  // namespace driftline::bindings

@@ -20,6 +20,8 @@ namespace kernels {
                     std::uint8_t*, SketchBlockSummary&);                                      \
   std::size_t run_end(const double*, std::size_t, std::size_t, double, double);               \
   void extremes(const double*, std::size_t, double*, double*);                                \
+  std::size_t collect_inside(const double*, std::size_t, const double*, const double*,        \
+                             std::uint32_t, double*);                                         \
   }
 
 DRIFTLINE_DECLARE_VARIANT(scalar)
@@ -33,14 +35,14 @@ namespace {
 
 const Kernels kScalar{"scalar", &scalar::uniform_slots, &scalar::variable_slots,
                           &scalar::cumulative_counts, &scalar::sketch_block,
-                          &scalar::run_end, &scalar::extremes};
+                          &scalar::run_end, &scalar::extremes, &scalar::collect_inside};
 #if defined(DRIFTLINE_HAVE_X86_VARIANTS)
 const Kernels kAvx2{"avx2", &avx2::uniform_slots, &avx2::variable_slots,
                           &avx2::cumulative_counts, &avx2::sketch_block,
-                          &avx2::run_end, &avx2::extremes};
+                          &avx2::run_end, &avx2::extremes, &avx2::collect_inside};
 const Kernels kAvx512{"avx512", &avx512::uniform_slots, &avx512::variable_slots,
                           &avx512::cumulative_counts, &avx512::sketch_block,
-                          &avx512::run_end, &avx512::extremes};
+                          &avx512::run_end, &avx512::extremes, &avx512::collect_inside};
 #endif
 
 // Variants usable on this CPU, best last.

@@ -212,11 +212,18 @@ void QuantileSketch::fill(const double* values, std::size_t n) {
       }
       for (; i < m; ++i) ++pos[offset[i]];
     } else {
-      std::uint64_t* neg = s.negative.data();
+      // Mixed signs: a branch per value on the class would mispredict about
+      // half the time on signed data, so pick the counter without one: each
+      // class has a base pointer, and the classes without buckets (zero, NaN,
+      // infinities) all count into one scratch cell at offset 0.
+      std::uint64_t scratch = 0;
       const std::int32_t pos_shift = origin - pos_base, neg_shift = origin - s.negative.base();
+      std::uint64_t* const base[6] = {pos, s.negative.data(), &scratch, &scratch, &scratch, &scratch};
+      const std::int32_t shift[6] = {pos_shift, neg_shift, 0, 0, 0, 0};
       for (std::size_t i = 0; i < m; ++i) {
-        if (cls[i] == kPositive) ++pos[index[i] + pos_shift];
-        else if (cls[i] == kNegative) ++neg[index[i] + neg_shift];
+        const std::uint8_t c = cls[i];
+        const std::int32_t offset = c < 2 ? index[i] + shift[c] : 0;
+        ++base[c][offset];
       }
     }
     if (n_pos) s.positive.note_range(plo >> by, phi >> by);
@@ -291,6 +298,34 @@ double QuantileSketch::quantile_of(const State& s, double q) {
     if (seen > rank) return clamp(mapping.representative(i));
   }
   return s.max;  // unreachable when the counts are consistent
+}
+
+std::pair<double, double> QuantileSketch::rank_bracket(std::uint64_t rank) const {
+  const State s = snapshot();
+  const std::uint64_t n = s.finite_count();
+  if (rank >= n) throw std::out_of_range("rank " + std::to_string(rank) + " of " + std::to_string(n) + " values");
+  const ExponentMapping& mapping = ExponentMapping::at(s.scale);
+  constexpr double widen = 0x1p-40;
+  auto clamped = [&](double lo, double hi) {
+    return std::make_pair(std::max(lo, s.min), std::min(hi, s.max));
+  };
+  std::uint64_t seen = 0;
+  // Ascending order: negative magnitudes from the largest, zeros, positives.
+  if (!s.negative.empty()) {
+    for (std::int32_t i = s.negative.hi(); i >= s.negative.lo(); --i) {
+      seen += s.negative.count(i);
+      if (seen > rank) {  // magnitudes in (L, U]: values in [-U, -L)
+        return clamped(-mapping.upper_bound(i) * (1 + widen), -mapping.lower_bound(i) * (1 - widen));
+      }
+    }
+  }
+  seen += s.zero;
+  if (seen > rank) return std::make_pair(0.0, 0.0);
+  for (std::int32_t i = s.positive.lo(); i <= s.positive.hi(); ++i) {
+    seen += s.positive.count(i);
+    if (seen > rank) return clamped(mapping.lower_bound(i) * (1 - widen), mapping.upper_bound(i) * (1 + widen));
+  }
+  return std::make_pair(s.min, s.max);  // unreachable when the counts are consistent
 }
 
 double QuantileSketch::quantile(double q) const {

@@ -222,6 +222,30 @@ void cumulative_counts(const double* x, std::size_t n, const double* edges, std:
   }
 }
 
+std::size_t collect_inside(const double* x, std::size_t n, const double* lo, const double* hi, std::uint32_t m,
+                           double* out) {
+  // Membership is a vectorizable OR of interval tests over an L1-resident
+  // block; the compaction stores every value and advances only past members,
+  // so nothing branches on the data. NaN is never inside (ordered compares).
+  constexpr std::size_t kMemberBlock = 256;
+  std::uint8_t inside[kMemberBlock];
+  std::size_t written = 0;
+  for (std::size_t start = 0; start < n; start += kMemberBlock) {
+    const std::size_t b = (n - start < kMemberBlock) ? n - start : kMemberBlock;
+    const double* xb = x + start;
+    for (std::size_t i = 0; i < b; ++i) inside[i] = 0;
+    for (std::uint32_t j = 0; j < m; ++j) {
+      const double l = lo[j], h = hi[j];
+      for (std::size_t i = 0; i < b; ++i) inside[i] |= std::uint8_t((xb[i] >= l) & (xb[i] <= h));
+    }
+    for (std::size_t i = 0; i < b; ++i) {
+      out[written] = xb[i];
+      written += inside[i];
+    }
+  }
+  return written;
+}
+
 std::size_t run_end(const double* t, std::size_t begin, std::size_t end, double lo, double hi) {
   std::size_t j = begin;
 #if defined(DRIFTLINE_KERNEL_AVX512)

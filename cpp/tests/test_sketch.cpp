@@ -12,6 +12,7 @@
 #include "check.hpp"
 #include "driftline/exponent_mapping.hpp"
 #include "driftline/kernels.hpp"
+#include "driftline/order_statistics.hpp"
 #include "driftline/quantile_sketch.hpp"
 
 using driftline::ExponentMapping;
@@ -183,4 +184,48 @@ DL_TEST(merged_parts_equal_one_pass_and_scale_lowers) {
   CHECK_THROWS(std::invalid_argument, QuantileSketch(15, 64));
   CHECK_THROWS(std::invalid_argument, QuantileSketch(0, 3));
   CHECK_THROWS(std::invalid_argument, whole.quantile(1.5));
+}
+
+DL_TEST(reference_quantiles_equal_sorted_computation) {
+  // numpy.quantile's linear method, from a full sort: (n - 1) q, floor, lerp.
+  auto sorted_quantiles = [](std::vector<double> v, const std::vector<double>& qs) {
+    std::vector<double> finite;
+    for (double x : v) {
+      if (std::isfinite(x)) finite.push_back(x);
+    }
+    std::sort(finite.begin(), finite.end());
+    std::vector<double> out;
+    for (double q : qs) {
+      const double h = double(finite.size() - 1) * q, f = std::floor(h), t = h - f;
+      const auto i = std::size_t(f);
+      const double a = finite[std::min(i, finite.size() - 1)];
+      const double b = finite[std::min(i + 1, finite.size() - 1)];
+      volatile double diff = b - a;
+      volatile double step = t >= 0.5 ? diff * (1.0 - t) : diff * t;
+      out.push_back(h >= double(finite.size() - 1) ? finite.back() : (t >= 0.5 ? b - step : a + step));
+    }
+    return out;
+  };
+  std::vector<double> qs;
+  for (int k = 0; k <= 10; ++k) qs.push_back(k / 10.0);
+  dltest::Random rng(41);
+  for (int trial = 0; trial < 12; ++trial) {
+    std::vector<double> x(std::size_t(rng.integer(1, 200000)));
+    for (double& v : x) v = trial % 3 == 0 ? std::floor(rng.bell() * 3) : (trial % 3 == 1 ? rng.heavy_tail() : rng.bell());
+    x[0] = std::nan("");
+    const QuantileSketch sketch = [&] {
+      QuantileSketch s(6, 4096);
+      s.fill(x.data(), x.size());
+      return s;
+    }();
+    if (sketch.count() == 0) continue;
+    const auto expected = sorted_quantiles(x, qs);
+    for (const std::string& variant : driftline::available_kernels()) {
+      driftline::select_kernels(variant);
+      const auto got = driftline::linear_quantiles(x.data(), x.size(), sketch, qs);
+      if (got.values != expected) dltest::fail(__FILE__, __LINE__, "trial " + std::to_string(trial) + " on " + variant);
+    }
+    driftline::select_kernels("auto");
+    dltest::record("quantiles_" + std::to_string(trial), expected);
+  }
 }

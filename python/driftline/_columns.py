@@ -83,8 +83,8 @@ def _first(col: Column, n: int) -> list[Any]:
 
 
 def is_missing(v: Any) -> bool:
-    """None and NaN are missing; everything else is a value."""
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    """None and NaN (of any float type: Python, numpy float16/32/64) are missing; everything else is a value."""
+    return v is None or (isinstance(v, (float, np.floating)) and math.isnan(v))
 
 
 def as_list(col: Column) -> list[Any]:

@@ -128,23 +128,29 @@ class Edges(Axis):
         infinite value, raises ``ValueError``.
         """
         values, bins = _reference_values(sample, bins)
-        candidates = _quantile_values(values, bins)
-        beyond = np.nextafter(candidates, np.inf)
-        # One pass counts every candidate: cell [c, nextafter(c)) holds exactly c.
-        cells = np.unique(np.concatenate([candidates, beyond]))
-        tally = _core.Histogram(Edges(cells))
-        tally.fill(values)
-        counts = np.asarray(tally.slot_counts())[1:-2]  # the bins, without flows and NaN
-        hits = counts[np.searchsorted(cells, candidates)]
-        if int(hits.sum()) == values.size:  # (interpolated candidates hold no value)
-            present = candidates[hits > 0]
-            return cls(np.append(present, np.nextafter(present[-1], np.inf)))
-        spikes = candidates[hits * bins >= values.size]
-        quantiles = candidates.copy()
-        quantiles[-1] = beyond[-1]
-        if candidates.size == 1:
-            quantiles = np.array([candidates[0], beyond[0]])
-        return cls(np.unique(np.concatenate([quantiles, spikes, np.nextafter(spikes, np.inf)])))
+        sketch = _core.QuantileSketch(6, 4096)  # 1 % accuracy, as a Profile's
+        sketch.fill(values)
+        return cls(reference_edges(values, bins, sketch))
+
+
+def reference_edges(values: "np.ndarray[Any, np.dtype[np.float64]]", bins: int, sketch: _core.QuantileSketch) -> "np.ndarray[Any, np.dtype[np.float64]]":
+    """The edges of :meth:`Edges.for_reference` for the finite values of ``values``.
+
+    ``sketch`` must hold exactly ``values`` (NaN and infinities are skipped, as
+    the sketch counts them apart); its buckets let the core select the exact
+    quantiles in one pass instead of sorting (``numpy.quantile`` to the bit).
+    """
+    quantiles, equal = _core._reference_quantiles(values, sketch, np.linspace(0.0, 1.0, bins + 1).tolist())
+    candidates, first = np.unique(quantiles, return_index=True)
+    hits = equal[first]  # how many values equal each candidate (0 if interpolated)
+    beyond = np.nextafter(candidates, np.inf)
+    if int(hits.sum()) == sketch.count:  # discrete: every value is a candidate
+        present = candidates[hits > 0]
+        return np.append(present, np.nextafter(present[-1], np.inf))
+    spikes = candidates[hits * bins >= sketch.count]
+    quantile_edges = candidates.copy()
+    quantile_edges[-1] = beyond[-1]
+    return np.unique(np.concatenate([quantile_edges, spikes, np.nextafter(spikes, np.inf)]))
 
 
 def _reference_values(sample: npt.ArrayLike, bins: int) -> tuple["np.ndarray[Any, np.dtype[np.float64]]", int]:

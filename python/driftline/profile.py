@@ -7,13 +7,13 @@ import operator
 import os
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _binary, _core
-from ._columns import as_category, as_list, is_categorical_column, is_missing, named_columns
-from .axis import Edges
+from ._columns import as_list, is_categorical_column, named_columns
+from .axis import Edges, reference_edges
 from .histogram import Histogram
 from .sketch import QuantileSketch
 
@@ -157,35 +157,54 @@ Feature = Union[NumericFeature, CategoricalFeature]
 
 
 def _numeric_feature(name: str, values: np.ndarray, bins: int, edges: Optional[np.ndarray]) -> NumericFeature:
-    finite = values[np.isfinite(values)]
-    if edges is None:
-        if finite.size == 0:
-            raise ValueError(f"feature {name!r} has no finite values to build reference edges from")
-        edges = Edges.for_reference(finite, bins).edges
-    hist = Histogram(Edges(edges))
-    hist.fill(values)
     sketch = QuantileSketch(0.01)
     sketch.fill(values)
+    if edges is None:
+        if sketch.count == 0:
+            raise ValueError(f"feature {name!r} has no finite values to build reference edges from")
+        # The sketch's buckets bracket the quantiles: one C++ pass selects them exactly.
+        edges = reference_edges(values, bins, sketch)
+    hist = Histogram(Edges(edges))
+    hist.fill(values)
+    finite = values if sketch.count == values.size else values[np.isfinite(values)]
     mean = float(finite.mean()) if finite.size else 0.0
     m2 = float(((finite - mean) ** 2).sum()) if finite.size else 0.0
     return NumericFeature(name, np.asarray(edges, dtype=np.float64), hist, sketch, mean, m2)
 
 
+def _tally(column: Any) -> tuple[dict[Any, int], Callable[[dict[Any, int], float], np.ndarray]]:
+    """A column's category counts, and a function coding its values given the codes.
+
+    C++ loops count and code the values by the canonical category rule
+    (``_columns.is_missing`` / ``as_category``) with no Python step per value; a
+    numpy unicode array (never missing: every element is a str) is counted on its
+    buffer, without making a str per value.
+    """
+    if isinstance(column, np.ndarray) and column.dtype.kind == "U" and column.ndim == 1:
+        native = np.ascontiguousarray(column, dtype=column.dtype.newbyteorder("="))
+        texts, ids, text_counts = _core._count_unicode(native)
+
+        def code_texts(codes: dict[Any, int], other: float) -> np.ndarray:
+            return np.array([float(codes.get(t, other)) for t in texts], dtype=np.float64)[ids]
+
+        return dict(zip(texts, text_counts.tolist())), code_texts
+    values = column.tolist() if isinstance(column, np.ndarray) else as_list(column)
+
+    def code_values(codes: dict[Any, int], other: float) -> np.ndarray:
+        return _core._encode_categories(values, codes, other)
+
+    return _core._count_categories(values)[0], code_values
+
+
 def _categorical_feature(
     name: str, column: Any, max_categories: int, categories: Optional[tuple[Category, ...]]
 ) -> CategoricalFeature:
-    values = as_list(column)
-    present = [as_category(v) for v in values if not is_missing(v)]
+    counts, code = _tally(column)
     if categories is None:
-        counts = Counter(present)
         # Most frequent first; ties broken by the category's text, so profiles are deterministic.
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
         categories = tuple(c for c, _ in ranked[:max_categories])
-    codes = {c: i for i, c in enumerate(categories)}
-    other = float(len(categories))
-    coded = np.array(
-        [math.nan if is_missing(v) else codes.get(as_category(v), other) for v in values], dtype=np.float64
-    )
+    coded = code({c: i for i, c in enumerate(categories)}, float(len(categories)))
     hist = Histogram(Edges(np.arange(len(categories) + 2, dtype=np.float64)))
     hist.fill(coded)
     return CategoricalFeature(name, categories, hist)

@@ -84,6 +84,11 @@ struct Kernels {
   //  - extremes folds the minimum and maximum of the non-NaN values of x[0..n)
   //    into *lo and *hi (infinities included; NaN never moves them).
   void (*extremes)(const double* x, std::size_t n, double* lo, double* hi);
+  //  - collect_inside copies, in order, the values of x[0..n) inside any of
+  //    the m closed intervals [lo[j], hi[j]] to out (room for n + 1 values: the
+  //    compaction stores one past the last member) and returns how many.
+  std::size_t (*collect_inside)(const double* x, std::size_t n, const double* lo, const double* hi,
+                                std::uint32_t m, double* out);
 };
 
 inline constexpr std::size_t kSketchBlock = 1024;

@@ -77,6 +77,14 @@ class QuantileSketch {
   // NaN for an empty sketch; q must be in [0, 1] (std::invalid_argument).
   double quantile(double q) const;
   std::vector<double> quantiles(const std::vector<double>& qs) const;
+  // A closed interval [lo, hi] that holds the finite value of 0-based rank
+  // `rank` in sorted order (rank < count(); std::out_of_range otherwise): the
+  // bounds of the bucket that rank falls in, widened by a relative 2^-40 (the
+  // bounds come from exp2, a few ulps off at most) and clamped to [min, max].
+  // Exact order statistics are selected inside such brackets
+  // (order_statistics.hpp) instead of sorting the data.
+  std::pair<double, double> rank_bracket(std::uint64_t rank) const;
+
   // Estimated fraction of finite values <= x: exact outside [min, max], and
   // otherwise off only by values sharing x's bucket. NaN when empty or x is NaN.
   double rank(double x) const;
