@@ -159,3 +159,12 @@ def test_monitor_alerts_for_shifts_in_discrete_values(scenario: str) -> None:
         quiet.observe({"v": reference(rng, 2000), "noise": rng.normal(size=2000)})
     clock.t = 5 * 60 + 1
     assert quiet.report().features["v"].status == "ok"
+
+
+@pytest.mark.parametrize("scenario", list(_shift_scenarios()))
+def test_compare_alerts_for_shifts_in_discrete_values(scenario: str) -> None:
+    reference, current = _shift_scenarios()[scenario]
+    rng = np.random.default_rng(4)
+    report = dl.compare({"v": reference(rng, 50_000)}, {"v": current(rng, 20_000)})
+    assert report.features["v"].status == "alert", report.features["v"].reasons
+    assert dl.compare({"v": reference(rng, 50_000)}, {"v": reference(rng, 20_000)}).features["v"].status == "ok"

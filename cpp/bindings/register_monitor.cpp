@@ -30,10 +30,6 @@ const double kMissing = std::numeric_limits<double>::quiet_NaN();
 // in the "other" bin).
 constexpr std::size_t kMaxUnseenPerCall = 8;
 
-// Converts one field of a row. Numbers (anything float() accepts without
-// parsing text) for numeric features; hashable values looked up in `codes`
-// for categorical ones. None and NaN are missing; what cannot be read is
-// invalid. Never raises.
 // A batch's event times: a float for every row, or a 1-D numeric array of one per row.
 class BatchTimes {
  public:
@@ -64,6 +60,10 @@ class BatchTimes {
   Float64Array per_row_;
 };
 
+// Converts one field of a row. Numbers (anything float() accepts without
+// parsing text) for numeric features; hashable values looked up in `codes`
+// for categorical ones. None and NaN are missing; what cannot be read is
+// invalid. Never raises.
 double encode_value(std::size_t f, PyObject* value, PyObject* codes, double other, std::vector<py::object>* unseen,
                     Py_ssize_t row) {
   if (value == Py_None) return kMissing;

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ._core import AxisMismatchError, DecodeError, active_simd, select_simd, simd_variants
 from .axis import Axis, Edges, Uniform
+from .compare import adjust_pvalues, compare
 from .drift import (
     BinnedKSResult,
     BinnedWassersteinResult,
@@ -34,6 +35,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Axis",
+    "adjust_pvalues",
+    "compare",
     "BinnedKSResult",
     "BinnedWassersteinResult",
     "Chi2Result",

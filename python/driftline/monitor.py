@@ -103,6 +103,9 @@ class Monitor:
     ``window / bucket + 1`` small sketches; unseen-category examples are bounded too.
     """
 
+    # How reasons name the judged sample (driftline.compare judges one batch).
+    _judged_span = "in the latest bucket"
+
     def __init__(
         self,
         profile: Profile,
@@ -440,16 +443,16 @@ class Monitor:
         if judged_levels:
             j = int(np.flatnonzero(judged)[-1])  # the latest judged bucket
             if stuck_level[j]:  # the most specific finding first: a stuck feature also "drifts"
-                reasons.append("stuck: every value in the latest bucket is the same")
+                reasons.append(f"stuck: every value {self._judged_span} is the same")
             if drift_level[j]:
                 reasons.append(
-                    f"drift: PSI {b_psi[j]:.3f} in the latest bucket (warn {policy.psi_warn:g}, "
+                    f"drift: PSI {b_psi[j]:.3f} {self._judged_span} (warn {policy.psi_warn:g}, "
                     f"alert {policy.psi_alert:g}, noise floor {b_floor[j]:.3f})"
                 )
             if missing_level[j]:
-                reasons.append(f"missing values: {b_missing[j]:.1%} in the latest bucket vs {ref_missing:.1%} in the reference")
+                reasons.append(f"missing values: {b_missing[j]:.1%} {self._judged_span} vs {ref_missing:.1%} in the reference")
             if rate_level[j]:
-                reasons.append(f"{rate_name}: {b_rate[j]:.1%} in the latest bucket vs {ref_rate:.1%} in the reference")
+                reasons.append(f"{rate_name}: {b_rate[j]:.1%} {self._judged_span} vs {ref_rate:.1%} in the reference")
             if state > 0 and not reasons:
                 reasons.append(f"held by hysteresis until {policy.consecutive} buckets in a row are below {LEVELS[state]}")
 
@@ -481,10 +484,10 @@ class Monitor:
         else:
             value_psi = floor = js = math.nan
             top = ()
-        ks_stat = ks_bound = None
+        ks_stat = ks_bound = ks_p = None
         if numeric and n >= 1 and ref_n >= 1:
             kr = ks_binned(ref, cur)
-            ks_stat, ks_bound = float(kr.statistic), float(kr.bound)
+            ks_stat, ks_bound, ks_p = float(kr.statistic), float(kr.bound), float(kr.pvalue)
         lo = float(np.min(snap["minimum"][selected, i], initial=math.inf))
         hi = float(np.max(snap["maximum"][selected, i], initial=-math.inf))
         if numeric:
@@ -522,7 +525,17 @@ class Monitor:
             stuck=bool(stuck),
             minimum=lo if n and numeric else None,
             maximum=hi if n and numeric else None,
+            ks_pvalue=ks_p,
+            ks_method="binned" if ks_p is not None else None,
         )
+
+    def _span_cells(self, span: float, now: float) -> list[np.ndarray]:
+        """Per feature, the counts of its cells ``[underflow, bins..., overflow]`` (NaN left out) over the span."""
+        snap = self._core.snapshot(now)
+        selected = snap["starts"] + self._bucket > now - span
+        totals = snap["counts"][selected].sum(axis=0).astype(np.float64)
+        offsets = self._core.offsets
+        return [totals[offsets[i] : offsets[i] + len(f.edges) + 1] for i, f in enumerate(self._features)]
 
     def _schema_report(self, features: dict[str, FeatureReport], span: float, now: float) -> SchemaReport:
         policy = self._policy
@@ -594,7 +607,7 @@ class Monitor:
             state = hysteresis(levels, policy.consecutive)
             status = LEVELS[state]
             if state:
-                reasons.append(f"p99 {p99s[-1] * 1e3:.1f} ms in the latest bucket (warn {warn * 1e3:g} ms, alert {alert * 1e3:g} ms)")
+                reasons.append(f"p99 {p99s[-1] * 1e3:.1f} ms {self._judged_span} (warn {warn * 1e3:g} ms, alert {alert * 1e3:g} ms)")
         return LatencyReport(
             count=int(sketch.count),
             p50=float(qs[0]),

@@ -40,10 +40,18 @@ class FeatureReport:
 
     Rates are fractions. ``rows`` counts every observation (also with the field
     missing); ``count`` the non-missing values the drift statistics use.
-    ``ks`` is the binned Kolmogorov-Smirnov statistic at the reference edges and
-    ``ks_bound`` the most the exact statistic on the raw values can exceed it
-    (numeric features only). ``psi_noise_floor`` is the PSI that samples of these
-    sizes from the reference itself exceed with probability ``Policy.noise_alpha``.
+    Numeric features: from a Monitor, ``ks`` is the Kolmogorov-Smirnov statistic
+    at the reference cell edges, ``ks_bound`` an upper bound on the statistic of
+    the raw values (the two differ by what binning hides inside a cell; the raw
+    statistic lies between them), ``ks_pvalue`` the asymptotic p-value of ``ks``
+    and ``ks_method`` ``"binned"``; from :func:`driftline.compare` on raw data,
+    ``ks`` and ``ks_pvalue`` are the exact two-sample test (``ks_method``
+    ``"exact"`` or ``"asymp"``, as scipy) and ``ks_bound`` is None.
+    ``chi2_pvalue`` (compare only) is the chi-square homogeneity test on the
+    reference cells; the ``*_adjusted`` p-values are set when compare was asked
+    for a multiple-testing correction. ``psi_noise_floor`` is the PSI that
+    samples of these sizes from the reference itself exceed with probability
+    ``Policy.noise_alpha``.
     """
 
     name: str
@@ -72,6 +80,11 @@ class FeatureReport:
     stuck: bool
     minimum: Optional[float]
     maximum: Optional[float]
+    ks_pvalue: Optional[float] = None
+    ks_method: Optional[str] = None
+    chi2_pvalue: Optional[float] = None
+    ks_pvalue_adjusted: Optional[float] = None
+    chi2_pvalue_adjusted: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -100,11 +113,14 @@ class LatencyReport:
 
 @dataclass(frozen=True)
 class Report:
-    """A Monitor's verdict at ``time`` over the last ``span`` seconds.
+    """A Monitor's verdict at ``time`` over the last ``span`` seconds, or a batch comparison's.
 
     ``status`` is the worst of the features, the schema and latency: "ok",
     "warn" or "alert", or "insufficient data" when nothing could be judged yet.
     ``late``/``future`` count rows dropped for their timestamps (see Window).
+    ``source`` is ``"monitor"`` or ``"compare"`` (:func:`driftline.compare`:
+    ``time`` and ``span`` are NaN, the batch is judged as one sample, and
+    ``pvalue_correction`` names the multiple-testing correction, if any).
     """
 
     status: str
@@ -117,6 +133,8 @@ class Report:
     schema: SchemaReport
     latency: LatencyReport
     reasons: tuple[str, ...]
+    source: str = "monitor"
+    pvalue_correction: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serializable data (non-finite numbers become None)."""
@@ -142,7 +160,8 @@ class Report:
         def num(v: Optional[float], fmt: str = ".3f") -> str:
             return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
 
-        lines = [f"driftline report: {self.status.upper()}  (last {self.span:g} s, {self.rows} rows)"]
+        scope = "batch comparison" if self.source == "compare" else f"last {self.span:g} s"
+        lines = [f"driftline report: {self.status.upper()}  ({scope}, {self.rows} rows)"]
         header = f"{'feature':<20} {'status':<18} {'count':>8} {'psi':>7} {'floor':>7} {'js':>6} {'missing':>8} {'range':>7}"
         lines += [header, "-" * len(header)]
         for f in self.features.values():
