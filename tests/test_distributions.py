@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy import special, stats
@@ -41,6 +43,15 @@ def test_kolmogorov_sf_matches_kstwo(n: int) -> None:
     for d in points:
         ours, theirs = _core._kolmogorov_sf(n, d), float(stats.kstwo.sf(d, n))
         assert abs(ours - theirs) <= max(1e-10 * theirs, 1e-14), (n, d, ours, theirs)
+
+
+def test_kolmogorov_limit_sf_matches_kstwobign() -> None:
+    rng = np.random.default_rng(3)
+    points = np.concatenate([rng.uniform(0, 3, 500), rng.uniform(0.02, 0.3, 50), [0.0, 1e-3, 0.999999, 1.0, 1.000001, 6.0, 30.0]])
+    for x in points:
+        ours, theirs = _core._kolmogorov_limit_sf(float(x)), float(stats.kstwobign.sf(x))
+        assert abs(ours - theirs) <= max(1e-13 * theirs, 1e-16), (x, ours, theirs)
+    assert math.isnan(_core._kolmogorov_limit_sf(math.nan)) and _core._kolmogorov_limit_sf(-1.0) == 1.0
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 100, 1000, 10000, 100000, 1000000, 1000001])

@@ -481,7 +481,9 @@ def test_merging_two_monitors_equals_one_that_saw_everything() -> None:
         target.observe_latency(lat)
     for c in clocks:
         c.t = 600.0
-    merged = dl.Monitor.from_bytes(a.to_bytes(), clock=clocks[1]).merge(dl.Monitor.from_bytes(b.to_bytes(), clock=clocks[2]))
+    merged = dl.Monitor.from_bytes(a.to_bytes(), clock=clocks[1], profile=profile).merge(
+        dl.Monitor.from_bytes(b.to_bytes(embed_profile=True), clock=clocks[2])
+    )
     assert merged.report().to_dict() == one.report().to_dict()
     assert merged._core.to_bytes() == one._core.to_bytes()
     with pytest.raises(ValueError, match="different profiles"):
@@ -494,13 +496,21 @@ def test_bytes_round_trip_and_pickle() -> None:
     m = dl.Monitor(profile, window=120, bucket=60, clock=clock)
     m.observe({"x": 1.0, "y": 2.0, "color": "taupe", "new": "field"})
     m.observe_latency(0.1)
-    blob = m.to_bytes()
-    back = dl.Monitor.from_bytes(blob, clock=clock)
-    assert back.to_bytes() == blob
-    assert back.report().to_dict() == m.report().to_dict()
+    blob = m.to_bytes()  # the profile referred to by fingerprint
+    alone = m.to_bytes(embed_profile=True)
+    assert len(alone) > len(blob) + len(profile.to_bytes())
+    for back in (dl.Monitor.from_bytes(blob, clock=clock, profile=profile), dl.Monitor.from_bytes(alone, clock=clock)):
+        assert back.to_bytes() == blob and back.to_bytes(embed_profile=True) == alone
+        assert back.report().to_dict() == m.report().to_dict()
     assert pickle.loads(pickle.dumps(m)).to_bytes() == blob
+    with pytest.raises(dl.ProfileMismatchError, match="pass it as"):
+        dl.Monitor.from_bytes(blob)
+    other = dl.Profile.from_data(reference_data(2000, seed=5))
+    for data in (blob, alone):
+        with pytest.raises(dl.ProfileMismatchError, match="not the one"):
+            dl.Monitor.from_bytes(data, profile=other)
     odd = dl.Monitor(profile, window=0.3, bucket=0.1, clock=clock)  # 3 * 0.1 != 0.3 in binary
-    assert dl.Monitor.from_bytes(odd.to_bytes()).window == 0.3
+    assert dl.Monitor.from_bytes(odd.to_bytes(), profile=profile).window == 0.3
 
 
 def test_every_truncation_and_bit_flip_raises_decode_error() -> None:
@@ -508,19 +518,25 @@ def test_every_truncation_and_bit_flip_raises_decode_error() -> None:
     clock = Clock(100.0)
     m = dl.Monitor(profile, window=60, bucket=60, clock=clock)
     m.observe({"c": "z", "extra": "v"})
-    blob = m.to_bytes()
-    assert_every_truncation_and_bit_flip_fails(blob, dl.Monitor.from_bytes, dl.DecodeError)
-    rng = np.random.default_rng(13)
-    for _ in range(2000):
-        data = bytearray(blob)
-        i = int(rng.integers(16, len(data) - 4))
-        data[i] = int(rng.integers(0, 256))
-        try:
-            back = dl.Monitor.from_bytes(reseal(bytes(data)), clock=clock)
-        except dl.DecodeError:
-            continue
-        back.report()
-        assert dl.Monitor.from_bytes(back.to_bytes()).to_bytes() == back.to_bytes()
+    decoders = [
+        (False, lambda d, **kw: dl.Monitor.from_bytes(d, profile=profile, **kw)),
+        (True, dl.Monitor.from_bytes),
+    ]
+    for embedded, decode in decoders:
+        blob = m.to_bytes(embed_profile=embedded)
+        assert_every_truncation_and_bit_flip_fails(blob, decode, dl.DecodeError)
+        rng = np.random.default_rng(13)
+        for _ in range(2000):
+            data = bytearray(blob)
+            i = int(rng.integers(16, len(data) - 4))
+            data[i] = int(rng.integers(0, 256))
+            try:
+                back = decode(reseal(bytes(data)), clock=clock)
+            except dl.DecodeError:
+                continue
+            back.report()
+            again = back.to_bytes(embed_profile=embedded)
+            assert decode(again).to_bytes() == back.to_bytes()
 
 
 def test_threads_observe_exactly() -> None:

@@ -12,4 +12,5 @@ PYBIND11_MODULE(_core, m) {
   driftline::bindings::register_window(m);
   driftline::bindings::register_monitor(m);
   driftline::bindings::register_categories(m);
+  driftline::bindings::register_evaluator(m);
 }

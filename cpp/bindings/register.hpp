@@ -14,5 +14,6 @@ void register_drift(pybind11::module_& m);
 void register_window(pybind11::module_& m);
 void register_monitor(pybind11::module_& m);
 void register_categories(pybind11::module_& m);
+void register_evaluator(pybind11::module_& m);
 
 }  // namespace driftline::bindings

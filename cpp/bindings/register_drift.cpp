@@ -87,6 +87,7 @@ void register_drift(py::module_& m) {
   m.def("_chi2_sf", &chi2_sf, py::arg("x"), py::arg("dof"));
   m.def("_chi2_isf", &chi2_isf, py::arg("p"), py::arg("dof"));
   m.def("_kolmogorov_sf", &kolmogorov_sf, py::arg("n"), py::arg("d"));
+  m.def("_kolmogorov_limit_sf", &kolmogorov_limit_sf, py::arg("x"));
   m.def("_smirnov_sf", &smirnov_sf, py::arg("n"), py::arg("d"));
   m.def("_ks_two_sample_exact_sf", &ks_two_sample_exact_sf, py::arg("n1"), py::arg("n2"), py::arg("h"));
 }

@@ -338,7 +338,23 @@ void register_monitor(py::module_& m) {
       .def("advance_to", [](FeatureWindow& w, double now) { w.ring().advance_to(now); }, py::arg("now"))
       .def("snapshot", &snapshot, py::arg("now"))
       .def("merge", &merge_without_gil<FeatureWindow>, py::arg("other"))
+      .def(
+          "same_layout",
+          [](const FeatureWindow& a, const FeatureWindow& b) {
+            return a.ring().width() == b.ring().width() && a.ring().length() == b.ring().length() &&
+                   a.ring().prototype().same_axes(b.ring().prototype());
+          },
+          py::arg("other"), "Whether other has the same width, length, features and bins (so merge() accepts it).")
       .def_property_readonly("features", &FeatureWindow::features)
+      .def_property_readonly(
+          "edges",
+          [](const FeatureWindow& w) {
+            const FeatureBlock& proto = w.ring().prototype();
+            py::list out;
+            for (std::size_t f = 0; f < proto.features(); ++f) out.append(py::array(py::cast(proto.axis(f).edges())));
+            return out;
+          },
+          "Each feature's bin edges.")
       .def_property_readonly("offsets",
                              [](const FeatureWindow& w) {
                                std::vector<std::size_t> out;
@@ -363,20 +379,24 @@ void register_monitor(py::module_& m) {
 
   m.def(
       "seal",
-      [](int type, const py::bytes& payload) {
+      [](int type, const py::bytes& payload, std::uint16_t version) {
         const std::string_view view = payload;
         const std::vector<std::uint8_t> body(view.begin(), view.end());
-        return to_py_bytes(driftline::seal(ObjectType(type), body));
+        return to_py_bytes(driftline::seal(ObjectType(type), body, version));
       },
-      py::arg("type"), py::arg("payload"), "Wraps a payload in the driftline envelope (magic, version, type, CRC-32C).");
+      py::arg("type"), py::arg("payload"), py::arg("version") = 0,
+      "Wraps a payload in the driftline envelope (magic, version, type, CRC-32C); version 0: the type's current one.");
   m.def(
       "unseal",
       [](int type, const py::bytes& data) {
         const std::string_view view = data;
-        ByteReader r = driftline::open(ObjectType(type), reinterpret_cast<const std::uint8_t*>(view.data()), view.size());
-        return py::bytes(reinterpret_cast<const char*>(r.cursor()), r.remaining());
+        std::uint16_t version = 0;
+        ByteReader r =
+            driftline::open(ObjectType(type), reinterpret_cast<const std::uint8_t*>(view.data()), view.size(), &version);
+        return py::make_tuple(version, py::bytes(reinterpret_cast<const char*>(r.cursor()), r.remaining()));
       },
-      py::arg("type"), py::arg("data"), "Checks the envelope and returns the payload; raises DecodeError.");
+      py::arg("type"), py::arg("data"),
+      "Checks the envelope and returns (version, payload); raises DecodeError.");
 }
 
 }  // namespace driftline::bindings

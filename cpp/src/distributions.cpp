@@ -388,6 +388,33 @@ double smirnov_sf(std::int64_t n, double x) {
   return clip01(double(X * sum * std::exp(top)));
 }
 
+double kolmogorov_limit_sf(double lambda) {
+  if (std::isnan(lambda)) return std::numeric_limits<double>::quiet_NaN();
+  if (lambda <= 0.0) return 1.0;
+  if (lambda >= 1.0) {
+    // 2 sum_{k>=1} (-1)^(k-1) exp(-2 k^2 lambda^2): terms fall by exp(-6) or more at once.
+    double sum = 0.0, sign = 1.0;
+    for (int k = 1; k <= 100; ++k) {
+      const double term = std::exp(-2.0 * double(k) * double(k) * lambda * lambda);
+      sum += sign * term;
+      if (term < 1e-17 * sum) break;
+      sign = -sign;
+    }
+    return clip01(2.0 * sum);
+  }
+  // 1 - sqrt(2 pi) / lambda sum_{k>=1} exp(-(2k - 1)^2 pi^2 / (8 lambda^2)), fast for small lambda.
+  const double pi = 3.14159265358979323846;
+  const double c = -pi * pi / (8.0 * lambda * lambda);
+  double sum = 0.0;
+  for (int k = 1; k <= 100; ++k) {
+    const double odd = double(2 * k - 1);
+    const double term = std::exp(c * odd * odd);
+    sum += term;
+    if (term < 1e-17 * sum) break;
+  }
+  return clip01(1.0 - std::sqrt(2.0 * pi) / lambda * sum);
+}
+
 double kolmogorov_sf(std::int64_t n, double x) {
   if (n <= 0 || std::isnan(x)) return std::numeric_limits<double>::quiet_NaN();
   if (x >= 1.0) return 0.0;

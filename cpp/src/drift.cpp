@@ -52,21 +52,36 @@ struct CompensatedSum {
 
 }  // namespace
 
+std::vector<double> smoothed_proportions(const double* counts, std::size_t k, double smoothing) {
+  double total = 0.0;
+  for (std::size_t i = 0; i < k; ++i) total += counts[i];
+  const double den = total + double(k) * smoothing;
+  std::vector<double> p(k);
+  for (std::size_t i = 0; i < k; ++i) p[i] = (counts[i] + smoothing) / den;
+  return p;
+}
+
+double psi_smoothed(const double* p, const double* current, std::size_t k, double current_total, double smoothing,
+                    double* terms) {
+  const double den = current_total + double(k) * smoothing;
+  CompensatedSum total;
+  for (std::size_t i = 0; i < k; ++i) {
+    const double q = (current[i] + smoothing) / den;
+    const double term = (q - p[i]) * std::log(q / p[i]);
+    if (terms != nullptr) terms[i] = term;
+    total.add(term);
+  }
+  return std::max(0.0, total.value());
+}
+
 double psi(const std::vector<double>& reference, const std::vector<double>& current, double smoothing) {
   if (!(smoothing > 0.0) || !std::isfinite(smoothing)) {
     throw std::invalid_argument("smoothing must be a positive pseudo-count, got " + std::to_string(smoothing));
   }
   const auto [rt, ct] = check_counts(reference, current);
   if (rt == 0.0 || ct == 0.0) return kNaN;
-  const double k = double(reference.size());
-  const double rden = rt + k * smoothing, cden = ct + k * smoothing;
-  CompensatedSum total;
-  for (std::size_t i = 0; i < reference.size(); ++i) {
-    const double p = (reference[i] + smoothing) / rden;
-    const double q = (current[i] + smoothing) / cden;
-    total.add((q - p) * std::log(q / p));
-  }
-  return std::max(0.0, total.value());
+  const std::vector<double> p = smoothed_proportions(reference.data(), reference.size(), smoothing);
+  return psi_smoothed(p.data(), current.data(), current.size(), ct, smoothing, nullptr);
 }
 
 double js_distance(const std::vector<double>& reference, const std::vector<double>& current) {
@@ -179,7 +194,7 @@ KsResult ks_two_sample(const double* a, std::size_t n1, const double* b, std::si
   return {d, std::isnan(p) ? p : std::min(1.0, std::max(0.0, p)), used};
 }
 
-BinnedKsResult ks_binned(const std::vector<double>& reference, const std::vector<double>& current) {
+BinnedKsResult ks_binned_statistic(const std::vector<double>& reference, const std::vector<double>& current) {
   const auto [rt, ct] = check_counts(reference, current);
   if (rt == 0.0 || ct == 0.0) return {kNaN, kNaN, kNaN};
   double f1 = 0.0, f2 = 0.0, statistic = 0.0, bound = 0.0;
@@ -193,9 +208,20 @@ BinnedKsResult ks_binned(const std::vector<double>& reference, const std::vector
     statistic = std::max(statistic, std::fabs(f1 - f2));
     bound = std::max(bound, std::max(f1 - left2, f2 - left1));
   }
+  return {statistic, bound, kNaN};  // bound >= statistic: left edges never exceed right ones
+}
+
+BinnedKsResult ks_binned(const std::vector<double>& reference, const std::vector<double>& current) {
+  BinnedKsResult r = ks_binned_statistic(reference, current);
+  if (std::isnan(r.statistic)) return r;
+  double rt = 0.0, ct = 0.0;
+  for (std::size_t i = 0; i < reference.size(); ++i) {
+    rt += reference[i];
+    ct += current[i];
+  }
   const double m = std::max(rt, ct), n = std::min(rt, ct);
-  const double pvalue = kolmogorov_sf(std::int64_t(std::nearbyint(m * n / (m + n))), statistic);
-  return {statistic, bound, pvalue};  // bound >= statistic: left edges never exceed right ones
+  r.pvalue = kolmogorov_sf(std::int64_t(std::nearbyint(m * n / (m + n))), r.statistic);
+  return r;
 }
 
 double wasserstein(const double* a, std::size_t n1, const double* b, std::size_t n2) {

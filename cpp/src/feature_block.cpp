@@ -201,10 +201,7 @@ std::vector<std::uint8_t> FeatureBlock::to_bytes() const {
   w.u32(std::uint32_t(features()));
   w.u32(0);
   w.u64(rows_);
-  for (const Axis& a : layout_->axes) {
-    w.u32(a.bins());
-    for (double e : a.edges()) w.f64(e);
-  }
+  write_axes(w);
   for (std::size_t f = 0; f < features(); ++f) {
     const std::size_t begin = offset(f), end = begin + axis(f).slots();
     for (std::size_t i = begin; i < end; ++i) w.u64(counts_[i]);
@@ -226,9 +223,55 @@ FeatureBlock FeatureBlock::from_bytes(const std::uint8_t* data, std::size_t size
   const std::uint64_t rows = r.u64("rows");
   // Each feature needs at least 4 + 16 bytes of axis and 8 * 8 of counts.
   r.require(f, 84, "features");
+  std::vector<Axis> axes = read_axes(r, f);
+  std::uint64_t cells = 0;
+  for (const Axis& a : axes) cells += a.slots() + 4;
+  r.require(cells, 8, "counts");
+  FeatureBlock b(std::move(axes));
+  b.rows_ = rows;
+  for (std::size_t i = 0; i < b.features(); ++i) {
+    std::uint64_t* counts = b.counts_.data() + b.offset(i);
+    for (std::size_t c = 0; c < b.axis(i).slots(); ++c) counts[c] = r.u64("slot count");
+    b.absent_[i] = r.u64("absent");
+    b.invalid_[i] = r.u64("invalid");
+    b.min_[i] = r.f64("minimum");
+    b.max_[i] = r.f64("maximum");
+    b.check_feature(i);
+  }
+  r.expect_end("feature block payload");
+  return b;
+}
+
+void FeatureBlock::check_feature(std::size_t i) const {
+  const Axis& a = axis(i);
+  const std::uint64_t* counts = counts_.data() + offset(i);
+  std::uint64_t sum = 0;
+  for (std::size_t s = 0; s < a.slots(); ++s) {
+    if (sum + counts[s] < sum) throw decode_error("slot counts add up past 2^64 - 1");
+    sum += counts[s];
+  }
+  if (sum != rows_) throw decode_error("a feature's slot counts do not add up to the row count");
+  const std::uint64_t nan = counts[a.nan_slot()];
+  if (absent_[i] > nan || invalid_[i] > nan - absent_[i]) {
+    throw decode_error("absent and invalid counts exceed the missing count");
+  }
+  const bool has_values = nan != rows_;
+  const bool consistent = has_values ? (min_[i] <= max_[i])  // false for NaN
+                                     : (min_[i] == kInf && max_[i] == -kInf);
+  if (!consistent) throw decode_error("minimum and maximum do not match the counts");
+}
+
+void FeatureBlock::write_axes(ByteWriter& w) const {
+  for (const Axis& a : layout_->axes) {
+    w.u32(a.bins());
+    for (double e : a.edges()) w.f64(e);
+  }
+}
+
+std::vector<Axis> FeatureBlock::read_axes(ByteReader& r, std::uint32_t features) {
   std::vector<Axis> axes;
-  axes.reserve(f);
-  for (std::uint32_t i = 0; i < f; ++i) {
+  axes.reserve(features);
+  for (std::uint32_t i = 0; i < features; ++i) {
     const std::uint32_t bins = r.u32("bins");
     if (bins < 1 || bins > Axis::max_bins) throw decode_error("bins " + std::to_string(bins) + " out of range");
     r.require(std::uint64_t(bins) + 1, 8, "edges");
@@ -240,36 +283,63 @@ FeatureBlock FeatureBlock::from_bytes(const std::uint8_t* data, std::size_t size
       throw decode_error(std::string("invalid axis: ") + e.what());
     }
   }
-  std::uint64_t cells = 0;
-  for (const Axis& a : axes) cells += a.slots() + 4;
-  r.require(cells, 8, "counts");
-  FeatureBlock b(std::move(axes));
-  b.rows_ = rows;
-  for (std::size_t i = 0; i < b.features(); ++i) {
-    const Axis& a = b.axis(i);
-    std::uint64_t* counts = b.counts_.data() + b.offset(i);
-    std::uint64_t sum = 0;
-    for (std::size_t s = 0; s < a.slots(); ++s) {
-      counts[s] = r.u64("slot count");
-      if (sum + counts[s] < sum) throw decode_error("slot counts add up past 2^64 - 1");
-      sum += counts[s];
+  return axes;
+}
+
+void FeatureBlock::write_compact(ByteWriter& w) const {
+  w.varint(rows_);
+  if (rows_ == 0) return;
+  for (std::size_t f = 0; f < features(); ++f) {
+    const std::uint64_t* counts = counts_.data() + offset(f);
+    const std::size_t slots = axis(f).slots();
+    for (std::size_t s = 0; s < slots;) {
+      w.varint(counts[s]);
+      if (counts[s] != 0) {
+        ++s;
+        continue;
+      }
+      std::size_t run = 1;
+      while (s + run < slots && counts[s + run] == 0) ++run;
+      w.varint(run - 1);  // zeros after this one
+      s += run;
     }
-    if (sum != rows) throw decode_error("a feature's slot counts do not add up to the row count");
-    b.absent_[i] = r.u64("absent");
-    b.invalid_[i] = r.u64("invalid");
-    const std::uint64_t nan = counts[a.nan_slot()];
-    if (b.absent_[i] > nan || b.invalid_[i] > nan - b.absent_[i]) {
-      throw decode_error("absent and invalid counts exceed the missing count");
+    w.varint(absent_[f]);
+    w.varint(invalid_[f]);
+    if (counts[axis(f).nan_slot()] != rows_) {
+      w.f64(min_[f]);
+      w.f64(max_[f]);
     }
-    b.min_[i] = r.f64("minimum");
-    b.max_[i] = r.f64("maximum");
-    const bool has_values = nan != rows;
-    const bool consistent = has_values ? (b.min_[i] <= b.max_[i])  // false for NaN
-                                       : (b.min_[i] == kInf && b.max_[i] == -kInf);
-    if (!consistent) throw decode_error("minimum and maximum do not match the counts");
   }
-  r.expect_end("feature block payload");
-  return b;
+}
+
+void FeatureBlock::read_compact(ByteReader& r) {
+  rows_ = r.varint("rows");
+  if (rows_ == 0) return;  // the block is reset: nothing else was written
+  for (std::size_t f = 0; f < features(); ++f) {
+    std::uint64_t* counts = counts_.data() + offset(f);
+    const std::size_t slots = axis(f).slots();
+    for (std::size_t s = 0; s < slots;) {
+      const std::uint64_t v = r.varint("slot count");
+      if (v != 0) {
+        counts[s++] = v;
+        continue;
+      }
+      const std::uint64_t more = r.varint("run of zero counts");
+      if (more >= slots - s) throw decode_error("a run of zero counts runs past the feature's slots");
+      s += std::size_t(more) + 1;  // the counts are already zero
+    }
+    absent_[f] = r.varint("absent");
+    invalid_[f] = r.varint("invalid");
+    if (counts[axis(f).nan_slot()] != rows_) {
+      min_[f] = r.f64("minimum");
+      max_[f] = r.f64("maximum");
+    }
+    check_feature(f);
+  }
+}
+
+std::size_t FeatureBlock::memory() const noexcept {
+  return sizeof(FeatureBlock) + 8 * (layout_->cells + 4 * features());
 }
 
 }  // namespace driftline

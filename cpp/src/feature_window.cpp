@@ -1,6 +1,7 @@
 #include "driftline/feature_window.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -11,6 +12,11 @@
 #include "driftline/serde.hpp"
 
 namespace driftline {
+
+std::uint64_t FeatureWindow::next_identity() noexcept {
+  static std::atomic<std::uint64_t> counter{1};
+  return counter.fetch_add(1, std::memory_order_relaxed);
+}
 
 FeatureWindow::FeatureWindow(std::vector<Axis> axes, double width, std::int64_t length)
     : ring_(FeatureBlock(std::move(axes)), width, length),
@@ -93,30 +99,49 @@ std::vector<std::uint8_t> FeatureWindow::to_bytes() const {
   w.u32(std::uint32_t(seen.size()));
   w.u32(0);
   for (double s : seen) w.f64(s);
-  const std::vector<std::uint8_t> ring = ring_.to_bytes();
-  w.u32(std::uint32_t(ring.size()));
-  for (std::uint8_t b : ring) w.u8(b);
+  ring_.prototype().write_axes(w);
+  ring_.write_compact(w, [](ByteWriter& out, const FeatureBlock& block) { block.write_compact(out); });
   return seal(ObjectType::feature_window, w.bytes());
 }
 
-FeatureWindow FeatureWindow::from_bytes(const std::uint8_t* data, std::size_t size) {
-  ByteReader r = open(ObjectType::feature_window, data, size);
-  const std::uint32_t f = r.u32("features");
-  if (r.u32("reserved") != 0) throw decode_error("reserved bytes are not zero");
-  r.require(f, 8, "last-seen times");
-  std::vector<double> seen(f);
+namespace {
+
+std::vector<double> read_last_seen(ByteReader& r, std::uint32_t features) {
+  r.require(features, 8, "last-seen times");
+  std::vector<double> seen(features);
   for (double& s : seen) {
     s = r.f64("last-seen time");
     if (std::isnan(s) || s == std::numeric_limits<double>::infinity()) {
       throw decode_error("a last-seen time is NaN or +inf");
     }
   }
-  const std::uint32_t length = r.u32("window blob size");
-  r.require(length, 1, "window blob");
-  Ring ring = Ring::from_bytes(r.cursor(), length);
-  r.skip(length, "window blob");
+  return seen;
+}
+
+}  // namespace
+
+FeatureWindow FeatureWindow::from_bytes(const std::uint8_t* data, std::size_t size) {
+  std::uint16_t version = 0;
+  ByteReader r = open(ObjectType::feature_window, data, size, &version);
+  const std::uint32_t f = r.u32("features");
+  if (r.u32("reserved") != 0) throw decode_error("reserved bytes are not zero");
+  if (version == 1) {
+    std::vector<double> seen = read_last_seen(r, f);
+    const std::uint32_t length = r.u32("window blob size");
+    r.require(length, 1, "window blob");
+    Ring ring = Ring::from_bytes(r.cursor(), length);
+    r.skip(length, "window blob");
+    r.expect_end("feature window payload");
+    if (ring.prototype().features() != f) throw decode_error("last-seen times do not match the window's features");
+    return FeatureWindow(std::move(ring), std::move(seen));
+  }
+  if (f < 1 || f > FeatureBlock::max_features) throw decode_error("features " + std::to_string(f) + " out of range");
+  std::vector<double> seen = read_last_seen(r, f);
+  r.require(f, 20, "axes");  // each at least a bin count and two edges
+  const FeatureBlock prototype(FeatureBlock::read_axes(r, f));
+  Ring ring = Ring::read_compact(r, prototype, prototype.memory(), size,
+                                 [](ByteReader& in, FeatureBlock& block) { block.read_compact(in); });
   r.expect_end("feature window payload");
-  if (ring.prototype().features() != f) throw decode_error("last-seen times do not match the window's features");
   return FeatureWindow(std::move(ring), std::move(seen));
 }
 

@@ -43,13 +43,7 @@ std::vector<std::uint8_t> Window<T>::to_bytes() const {
   w.u64(future_);
   w.u64(expired_);
   put_blob(w, prototype_.to_bytes());
-  const std::int64_t first = head_ == std::numeric_limits<std::int64_t>::min()
-                                 ? 0
-                                 : head_ - std::int64_t(length_) + 1;
-  for (std::int64_t i = 0; i <= std::int64_t(length_); ++i) {
-    const std::int64_t k = first + i;
-    put_blob(w, slots_[head_ == std::numeric_limits<std::int64_t>::min() ? std::size_t(i) : position(k)].to_bytes());
-  }
+  for (std::int64_t i = 0; i <= std::int64_t(length_); ++i) put_blob(w, slots_[stored_position(i)].to_bytes());
   return seal(ObjectType::window, w.bytes());
 }
 
@@ -88,15 +82,10 @@ Window<T> Window<T>::from_bytes(const std::uint8_t* data, std::size_t size) {
     if (!started && c != 0) throw decode_error("a window without a clock reading holds values");
     if (held + c < held) throw decode_error("slot counts add up past 2^64 - 1");
     held += c;
-    w.slots_[started ? w.position(head - std::int64_t(length) + 1 + i) : std::size_t(i)] = std::move(slot);
+    w.slots_[w.stored_position(i)] = std::move(slot);
   }
   r.expect_end("window payload");
-  std::uint64_t accounted = held;
-  for (std::uint64_t c : {late, future, expired}) {
-    if (accounted + c < accounted) throw decode_error("counters add up past 2^64 - 1");
-    accounted += c;
-  }
-  if (accounted != total) throw decode_error("total does not equal slot contents + late + future + expired");
+  w.check_accounting(held);
   return w;
 }
 

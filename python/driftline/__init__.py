@@ -24,10 +24,11 @@ from .drift import (
     wasserstein_binned,
 )
 from .histogram import Histogram
+from ._monitor_codec import ProfileMismatchError
 from .monitor import Monitor
 from .policy import Policy
 from .profile import CategoricalFeature, NumericFeature, Profile
-from .report import Contributor, FeatureReport, LatencyReport, Report, SchemaReport
+from .report import Contributor, FeatureReport, LatencyReport, Report, SchemaReport, Status
 from .sketch import QuantileSketch
 from .window import Window
 
@@ -57,6 +58,8 @@ __all__ = [
     "QuantileSketch",
     "Window",
     "Monitor",
+    "ProfileMismatchError",
+    "Status",
     "Policy",
     "Profile",
     "NumericFeature",

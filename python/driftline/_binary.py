@@ -54,6 +54,9 @@ class Writer:
     def text(self, s: str) -> None:
         self.blob(s.encode("utf-8"))
 
+    def raw(self, data: bytes) -> None:
+        self._parts.append(bytes(data))
+
     def category(self, v: Category) -> None:
         if isinstance(v, bool):
             self.u8(_TAG_BOOL)
@@ -68,8 +71,9 @@ class Writer:
             self.u8(_TAG_STR)
             self.text(v)
 
-    def seal(self, object_type: int) -> bytes:
-        return bytes(_core.seal(object_type, b"".join(self._parts)))
+    def seal(self, object_type: int, version: int = 0) -> bytes:
+        """The payload in the envelope; version 0 writes the type's current version."""
+        return bytes(_core.seal(object_type, b"".join(self._parts), version))
 
 
 class Reader:
@@ -78,7 +82,9 @@ class Reader:
             data = bytes(data)
         if not isinstance(data, bytes):
             raise TypeError(f"data must be bytes, got {type(data).__name__}")
-        self._data = bytes(_core.unseal(object_type, data))
+        version, payload = _core.unseal(object_type, data)
+        self.version: int = version  # 1 .. the type's current version (the envelope checked it)
+        self._data = bytes(payload)
         self._pos = 0
 
     def _take(self, n: int, what: str) -> bytes:
@@ -115,6 +121,9 @@ class Reader:
 
     def blob(self, what: str) -> bytes:
         return self._take(self.u32(f"{what} size"), what)
+
+    def raw(self, n: int, what: str) -> bytes:
+        return self._take(n, what)
 
     def text(self, what: str) -> str:
         raw = self.blob(what)

@@ -86,7 +86,7 @@ def compare(
         policy=dataclasses.replace(policy, consecutive=1),
         clock=lambda: _BUCKET,
     )
-    monitor._judged_span = "in the current data"
+    monitor._judge.judged_span = "in the current data"
     monitor.observe(columns, t=0.0)
     monitor_report = monitor.report()
     current_cells = monitor._span_cells(2 * _BUCKET, _BUCKET)

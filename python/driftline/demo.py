@@ -125,7 +125,7 @@ class DemoResult:
 
 
 def _parts(report: Report) -> dict[str, str]:
-    parts = {name: f.status for name, f in report.features.items()}
+    parts: dict[str, str] = {name: f.status for name, f in report.features.items()}
     parts["schema"] = report.schema.status
     parts["latency"] = report.latency.status
     return parts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import operator
 import os
@@ -216,7 +217,9 @@ class Profile:
     Build it once from training (or any trusted) data with :meth:`from_data`,
     store it with :meth:`save`/:meth:`to_bytes`, and combine profiles built in
     pieces with :meth:`merge` (the pieces must share edges and categories:
-    build the later pieces with ``like=`` the first).
+    build the later pieces with ``like=`` the first). A profile changes only
+    through :meth:`merge`: treat the features' histograms and sketches as
+    read-only (their bytes and fingerprint are cached between merges).
     """
 
     def __init__(self, features: Iterable[Feature]) -> None:
@@ -233,6 +236,11 @@ class Profile:
             raise ValueError("a profile needs at least one feature")
         if len(self._features) > _MAX_FEATURES:
             raise ValueError(f"at most {_MAX_FEATURES} features")
+        # (stamp, bytes, SHA-256): to_bytes() of a profile of 200 numeric
+        # features writes ~1.6 MB of sketches, and every Monitor built or
+        # decoded with it needs those bytes or their hash.
+        self._encoded: Optional[tuple[int, bytes, bytes]] = None
+        self._version = 0  # bumped by merge(), the one way a Profile changes
 
     @classmethod
     def from_data(
@@ -332,6 +340,7 @@ class Profile:
                 "profiles differ in features, edges or categories; build the later pieces with "
                 "Profile.from_data(piece, like=first_profile)"
             )
+        self._version += 1
         for a, b in zip(self, other):
             a.histogram.merge(b.histogram)
             if isinstance(a, NumericFeature):
@@ -369,7 +378,19 @@ class Profile:
     # name (uint32 size + UTF-8), uint8 kind (1 numeric, 2 categorical), then
     # numeric: histogram blob, sketch blob, mean, m2 (f64);
     # categorical: uint32 K, K tagged categories, histogram blob.
+    def _encoding(self) -> tuple[bytes, bytes]:
+        """(to_bytes(), its SHA-256 digest), computed once while the counts stay as they are."""
+        stamp = self._version
+        cached = self._encoded
+        if cached is None or cached[0] != stamp:
+            data = self._write()
+            cached = self._encoded = (stamp, data, hashlib.sha256(data).digest())
+        return cached[1], cached[2]
+
     def to_bytes(self) -> bytes:
+        return self._encoding()[0]
+
+    def _write(self) -> bytes:
         w = _binary.Writer()
         w.u32(len(self))
         w.u32(0)
@@ -425,6 +446,14 @@ class Profile:
                 raise _core.DecodeError(f"cannot decode: unknown feature kind {kind}")
         r.end("profile payload")
         return _binary.decoded("profile", cls, features)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of :meth:`to_bytes`, in hex: equal exactly when two profiles have the same bytes.
+
+        Monitor state refers to its profile by this (``Monitor.to_bytes()``).
+        """
+        return self._encoding()[1].hex()
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Writes :meth:`to_bytes` to ``path`` (atomically: a temporary file, then a rename)."""

@@ -4,9 +4,36 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from enum import Enum
 from typing import Any, Optional
 
-__all__ = ["Report", "FeatureReport", "SchemaReport", "LatencyReport", "Contributor"]
+__all__ = ["Report", "FeatureReport", "SchemaReport", "LatencyReport", "Contributor", "Status"]
+
+
+class Status(str, Enum):
+    """A verdict. A ``str`` subclass: ``Status.OK == "ok"``, and it formats and serializes as its text."""
+
+    OK = "ok"
+    WARN = "warn"
+    ALERT = "alert"
+    INSUFFICIENT_DATA = "insufficient data"
+
+    def __str__(self) -> str:
+        return self.value
+
+    # Hash as the text, so dicts and sets keyed by "ok" find Status.OK.
+    __hash__ = str.__hash__
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    @property
+    def level(self) -> int:
+        """0 ok, 1 warn, 2 alert; -1 for insufficient data."""
+        return _LEVEL_OF[self]
+
+
+_LEVEL_OF = {Status.OK: 0, Status.WARN: 1, Status.ALERT: 2, Status.INSUFFICIENT_DATA: -1}
 
 
 def _plain(v: Any) -> Any:
@@ -17,6 +44,8 @@ def _plain(v: Any) -> Any:
         return {str(k): _plain(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
+    if isinstance(v, Status):
+        return v.value
     if isinstance(v, float):
         return v if math.isfinite(v) else None
     if hasattr(v, "item"):  # numpy scalar
@@ -43,8 +72,10 @@ class FeatureReport:
     Numeric features: from a Monitor, ``ks`` is the Kolmogorov-Smirnov statistic
     at the reference cell edges, ``ks_bound`` an upper bound on the statistic of
     the raw values (the two differ by what binning hides inside a cell; the raw
-    statistic lies between them), ``ks_pvalue`` the asymptotic p-value of ``ks``
-    and ``ks_method`` ``"binned"``; from :func:`driftline.compare` on raw data,
+    statistic lies between them), ``ks_pvalue`` the p-value of ``ks`` under
+    Kolmogorov's limiting distribution at ``sqrt(n_r n_c / (n_r + n_c)) * ks``
+    (``scipy.stats.kstwobign.sf``; constant cost whatever the counts) and
+    ``ks_method`` ``"binned"``; from :func:`driftline.compare` on raw data,
     ``ks`` and ``ks_pvalue`` are the exact two-sample test (``ks_method``
     ``"exact"`` or ``"asymp"``, as scipy) and ``ks_bound`` is None.
     ``chi2_pvalue`` (compare only) is the chi-square homogeneity test on the
@@ -56,7 +87,7 @@ class FeatureReport:
 
     name: str
     kind: str
-    status: str
+    status: Status
     reasons: tuple[str, ...]
     rows: int
     count: int
@@ -94,7 +125,7 @@ class SchemaReport:
     missing: dict[str, float] = field(default_factory=dict)
     unexpected: dict[str, int] = field(default_factory=dict)
     renames: tuple[tuple[str, str, float], ...] = ()  # (missing, unexpected, PSI between them)
-    status: str = "ok"
+    status: Status = Status.OK
 
 
 @dataclass(frozen=True)
@@ -107,7 +138,7 @@ class LatencyReport:
     p99: float
     p999: float
     max: float
-    status: str
+    status: Status
     reasons: tuple[str, ...] = ()
 
 
@@ -123,7 +154,7 @@ class Report:
     ``pvalue_correction`` names the multiple-testing correction, if any).
     """
 
-    status: str
+    status: Status
     time: float
     span: float
     rows: int

@@ -13,6 +13,10 @@
 //  - smirnov_sf(n, d): the one-sided tail P(D+_n >= d), Birnbaum-Tingey's sum
 //    in long-double log space (scipy.special.smirnov, including its closed-form
 //    and large-n regions).
+//  - kolmogorov_limit_sf(lambda): Kolmogorov's limiting distribution
+//    P(K >= lambda), K = lim sqrt(n) D_n (scipy.stats.kstwobign.sf): the
+//    alternating series in exp(-2 k^2 lambda^2) for lambda >= 1, the Jacobi
+//    theta form below; ~1e-15 absolute, O(1) whatever n.
 //  - ks_two_sample_exact_sf(n1, n2, h): P(D >= h / lcm(n1, n2)) for two samples
 //    under H0, by lattice-path counting (Hodges; Viehmann's stable recursion for
 //    the complement); NaN when the computation leaves the double range.
@@ -28,6 +32,7 @@ double chi2_isf(double p, double dof);
 
 double smirnov_sf(std::int64_t n, double d);
 double kolmogorov_sf(std::int64_t n, double d);
+double kolmogorov_limit_sf(double lambda);
 double ks_two_sample_exact_sf(std::int64_t n1, std::int64_t n2, std::int64_t h);
 
 }  // namespace driftline

@@ -19,6 +19,16 @@ namespace driftline {
 // mismatched lengths, negative or non-finite counts, or smoothing <= 0.
 double psi(const std::vector<double>& reference, const std::vector<double>& current, double smoothing);
 
+// The one PSI kernel every figure uses (psi() above, the Monitor's per-bucket
+// and per-span values). `p` holds the reference's smoothed proportions
+// (smoothed_proportions), `current` k counts with total `current_total` > 0.
+// Writes each cell's term (q_i - p_i) ln(q_i / p_i) to terms[0..k) when terms
+// is not null, and returns their compensated sum, clamped at 0. No checks:
+// callers validate counts once.
+std::vector<double> smoothed_proportions(const double* counts, std::size_t k, double smoothing);
+double psi_smoothed(const double* p, const double* current, std::size_t k, double current_total, double smoothing,
+                    double* terms);
+
 // Jensen-Shannon distance with base-2 logarithms (in [0, 1]); NaN when a side is empty.
 double js_distance(const std::vector<double>& reference, const std::vector<double>& current);
 
@@ -49,6 +59,9 @@ struct BinnedKsResult {
 // empirical CDFs rise monotonically from their left-edge to their right-edge
 // values, so |F1 - F2| there is at most max(F1(right) - F2(left), F2(right) - F1(left)).
 BinnedKsResult ks_binned(const std::vector<double>& reference, const std::vector<double>& current);
+
+// The same statistic and bound without the p-value (NaN): O(cells).
+BinnedKsResult ks_binned_statistic(const std::vector<double>& reference, const std::vector<double>& current);
 
 // First Wasserstein distance between sorted samples (scipy.stats.wasserstein_distance).
 double wasserstein(const double* a, std::size_t n1, const double* b, std::size_t n2);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "driftline/axis.hpp"
+#include "driftline/serde.hpp"
 
 namespace driftline {
 
@@ -99,6 +100,23 @@ class FeatureBlock {
   std::vector<std::uint8_t> to_bytes() const;
   static FeatureBlock from_bytes(const std::uint8_t* data, std::size_t size);
 
+  // The axes alone (per feature: uint32 bins B, B + 1 edges), and back: for
+  // containers that store them once for many blocks.
+  void write_axes(ByteWriter& w) const;
+  static std::vector<Axis> read_axes(ByteReader& r, std::uint32_t features);
+
+  // The counts alone, compactly (FeatureWindow format 2): varint rows; when
+  // rows > 0, per feature its B + 3 slot counts as varints where a zero is
+  // followed by a varint of further zeros (runs of zeros cost two bytes),
+  // varint absent and invalid, then minimum and maximum (f64) only when the
+  // feature has a non-NaN value. An empty block is one byte. read_compact
+  // fills a reset block of the same axes with the checks of from_bytes.
+  void write_compact(ByteWriter& w) const;
+  void read_compact(ByteReader& r);
+
+  // Bytes of memory one block of these axes holds.
+  std::size_t memory() const noexcept;
+
  private:
   // Edges of axes with at most this many edges are also kept in a flat table
   // for the one-row path (padded with NaN, which no comparison counts).
@@ -113,6 +131,9 @@ class FeatureBlock {
   };
 
   void fill_row(const FeatureRows& row);
+
+  // Throws decode_error unless feature i's decoded counts are consistent.
+  void check_feature(std::size_t i) const;
 
   // Adds m contiguous values of feature f.
   void fill_values(std::size_t f, const double* x, std::size_t m);

@@ -44,6 +44,10 @@ class FeatureWindow {
   // so sorted timestamps cost little more than a single-time batch.
   void observe(const FeatureRows& rows, std::size_t n, const double* t, double now);
 
+  // A number no other FeatureWindow of this process has (copies and decoded
+  // windows get their own): lets a reader cache what it derived from this one.
+  std::uint64_t identity() const noexcept { return identity_; }
+
   // -inf for a feature never seen with a value.
   std::vector<double> last_seen() const;
 
@@ -51,18 +55,28 @@ class FeatureWindow {
   // std::invalid_argument for different features, bins, width or length.
   void merge(const FeatureWindow& other);
 
-  // Binary payload, version 1 (object type 5 in the envelope of serde.hpp):
-  //   uint32 features F, uint32 reserved (zero), F last-seen times (f64, not
-  //   NaN, +inf refused), then uint32 size S and the S-byte window blob
-  //   (object type 3 holding FeatureBlocks with F features).
+  // Binary payload (object type 5 in the envelope of serde.hpp). Both
+  // versions start with uint32 features F, uint32 reserved (zero) and F
+  // last-seen times (f64, not NaN, +inf refused).
+  //   Version 1 (read only): then uint32 size S and the S-byte window blob
+  //     (object type 3 holding FeatureBlocks with F features), which repeats
+  //     every axis in every slot.
+  //   Version 2 (written): then the axes once (FeatureBlock::write_axes), the
+  //     ring's geometry and counters (Window::write_compact) and its L + 1
+  //     slots as FeatureBlock::write_compact blocks: an empty slot is one byte,
+  //     a run of zero counts two. Decoding refuses rings whose memory exceeds
+  //     check_decode_memory's budget for the blob's size.
   std::vector<std::uint8_t> to_bytes() const;
   static FeatureWindow from_bytes(const std::uint8_t* data, std::size_t size);
 
  private:
   FeatureWindow(Ring ring, std::vector<double> last_seen);
 
+  static std::uint64_t next_identity() noexcept;
+
   Ring ring_;
   std::vector<double> last_seen_;
+  std::uint64_t identity_ = next_identity();
   mutable std::mutex mutex_;  // guards last_seen_
 };
 

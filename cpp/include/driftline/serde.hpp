@@ -5,7 +5,7 @@
 //   offset  size  field
 //   ------  ----  -------------------------------------------------------------
 //        0     4  magic "DRFL"
-//        4     2  format version (this code writes 1 and reads 1)
+//        4     2  format version of the object type (current_version below)
 //        6     2  object type (ObjectType below)
 //        8     8  payload size P in bytes
 //       16     P  payload, laid out by the object type (see its header)
@@ -17,8 +17,15 @@
 // memory than the blob itself occupies); the checksum; then every field of the
 // payload with bounds-checked reads, and that the payload is consumed exactly.
 // Any failure throws driftline::decode_error before the caller's state changes.
+//
+// Version policy: each object type has its own format version. Writers write
+// the current version of their type; readers accept every version from 1 up
+// to their own and refuse newer ones with a clear message. A layout change
+// that an older reader would misread bumps the version of that type only; the
+// golden files under tests/golden of every version must keep decoding.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -54,7 +61,13 @@ inline const char* object_type_name(std::uint16_t type) {
 }
 
 inline constexpr std::uint8_t kMagic[4] = {'D', 'R', 'F', 'L'};
-inline constexpr std::uint16_t kFormatVersion = 1;
+
+// The version this build writes (and the newest it reads) for each type.
+//   FeatureWindow 2: axes once per window, counts as varints with zero runs.
+//   Monitor 2: the profile referenced by fingerprint (or embedded), see monitor codec.
+inline std::uint16_t current_version(std::uint16_t type) {
+  return type == std::uint16_t(ObjectType::feature_window) || type == std::uint16_t(ObjectType::monitor) ? 2 : 1;
+}
 inline constexpr std::size_t kHeaderSize = 16;
 inline constexpr std::size_t kChecksumSize = 4;
 
@@ -69,6 +82,14 @@ class ByteWriter {
     std::uint64_t bits;
     std::memcpy(&bits, &v, sizeof bits);
     u64(bits);
+  }
+  // LEB128: 7 bits a byte, low first; 1 byte below 128, at most 10.
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(std::uint8_t(v | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(std::uint8_t(v));
   }
   std::vector<std::uint8_t>& bytes() noexcept { return out_; }
 
@@ -94,7 +115,24 @@ class ByteReader {
     std::memcpy(&v, &bits, sizeof v);
     return v;
   }
+  // A varint as ByteWriter::varint writes it; refuses overlong encodings and
+  // values past 2^64 - 1, so every value has exactly one encoding.
+  std::uint64_t varint(const char* field) {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (remaining() == 0) throw decode_error(std::string("truncated while reading ") + field);
+      const std::uint8_t byte = data_[pos_++];
+      if (shift == 63 && byte > 1) throw decode_error(std::string(field) + " does not fit in 64 bits");
+      v |= std::uint64_t(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) {
+        if (byte == 0 && shift != 0) throw decode_error(std::string(field) + " has an overlong encoding");
+        return v;
+      }
+    }
+    throw decode_error(std::string(field) + " does not fit in 64 bits");
+  }
   std::size_t remaining() const noexcept { return size_ - pos_; }
+  std::size_t size() const noexcept { return size_; }
   // The unread bytes start here; skip() moves past `count` of them (checked).
   const std::uint8_t* cursor() const noexcept { return data_ + pos_; }
   void skip(std::size_t count, const char* what) {
@@ -132,11 +170,27 @@ class ByteReader {
   std::size_t pos_ = 0;
 };
 
-// Wraps a payload in the envelope.
-inline std::vector<std::uint8_t> seal(ObjectType type, const std::vector<std::uint8_t>& payload) {
+// Decoders whose memory is not bounded by the blob's own bytes (compact
+// formats, where an empty slot costs one byte) refuse states that would need
+// more than max(kDecodeMemoryFloor, kDecodeMemoryFactor x blob size) bytes.
+inline constexpr std::uint64_t kDecodeMemoryFloor = std::uint64_t(256) << 20;
+inline constexpr std::uint64_t kDecodeMemoryFactor = 64;
+
+inline void check_decode_memory(std::uint64_t needed, std::size_t blob_size, const char* what) {
+  const std::uint64_t budget = std::max<std::uint64_t>(kDecodeMemoryFloor, kDecodeMemoryFactor * blob_size);
+  if (needed > budget) {
+    throw decode_error(std::string(what) + " would need " + std::to_string(needed) +
+                       " bytes of memory, more than this decoder accepts for a blob of " + std::to_string(blob_size) +
+                       " bytes");
+  }
+}
+
+// Wraps a payload in the envelope (version 0: the type's current version).
+inline std::vector<std::uint8_t> seal(ObjectType type, const std::vector<std::uint8_t>& payload,
+                                      std::uint16_t version = 0) {
   ByteWriter w;
   for (std::uint8_t b : kMagic) w.u8(b);
-  w.u16(kFormatVersion);
+  w.u16(version == 0 ? current_version(std::uint16_t(type)) : version);
   w.u16(std::uint16_t(type));
   w.u64(payload.size());
   auto& out = w.bytes();
@@ -145,8 +199,10 @@ inline std::vector<std::uint8_t> seal(ObjectType type, const std::vector<std::ui
   return std::move(out);
 }
 
-// Checks the envelope and returns a reader over the payload.
-inline ByteReader open(ObjectType expected, const std::uint8_t* data, std::size_t size) {
+// Checks the envelope and returns a reader over the payload; *version_out
+// (when given) receives the blob's version, 1 .. current_version(expected).
+inline ByteReader open(ObjectType expected, const std::uint8_t* data, std::size_t size,
+                       std::uint16_t* version_out = nullptr) {
   if (size < kHeaderSize + kChecksumSize) {
     throw decode_error("blob of " + std::to_string(size) + " bytes is shorter than the " +
                        std::to_string(kHeaderSize + kChecksumSize) + "-byte envelope");
@@ -156,15 +212,16 @@ inline ByteReader open(ObjectType expected, const std::uint8_t* data, std::size_
   }
   ByteReader header(data + 4, kHeaderSize - 4);
   const std::uint16_t version = header.u16("format version");
-  if (version != kFormatVersion) {
-    throw decode_error("unsupported format version " + std::to_string(version) +
-                       " (this build reads version " + std::to_string(kFormatVersion) + ")");
-  }
   const std::uint16_t type = header.u16("object type");
   if (type != std::uint16_t(expected)) {
     throw decode_error(std::string("blob holds object type ") + std::to_string(type) + " (" +
                        object_type_name(type) + "), expected " +
                        object_type_name(std::uint16_t(expected)));
+  }
+  const std::uint16_t newest = current_version(type);
+  if (version < 1 || version > newest) {
+    throw decode_error("unsupported format version " + std::to_string(version) + " of " +
+                       object_type_name(type) + " (this build reads versions 1 to " + std::to_string(newest) + ")");
   }
   const std::uint64_t payload_size = header.u64("payload size");
   if (payload_size != size - kHeaderSize - kChecksumSize) {
@@ -176,6 +233,7 @@ inline ByteReader open(ObjectType expected, const std::uint8_t* data, std::size_
   const std::uint32_t stored = trailer.u32("checksum");
   const std::uint32_t computed = crc32c(data, size - kChecksumSize);
   if (stored != computed) throw decode_error("checksum mismatch: the blob is corrupted");
+  if (version_out != nullptr) *version_out = version;
   return ByteReader(data + kHeaderSize, std::size_t(payload_size));
 }
 

@@ -200,6 +200,22 @@ class Window {
     return out;
   }
 
+  // Calls visit(slot id, slot) for the slots series() would return, oldest
+  // first, under the lock after advancing to now: for readers that take a
+  // little from every slot and must not copy the ring. `visit` must be short
+  // and must not call back into this window (the lock is not recursive).
+  template <typename Visit>
+  void visit(double now, Visit&& visit) {
+    check_time(now, "clock reading");
+    std::lock_guard<std::mutex> lock(mutex_);
+    advance(now);
+    for (std::int64_t k = head_ - std::int64_t(length_) + 1; k <= head_ + 1; ++k) {
+      const T& slot = slots_[position(k)];
+      if (k == head_ + 1 && count_of(slot) == 0) continue;
+      visit(k, slot);
+    }
+  }
+
   // Adds other's slots and counters, as if this window had seen other's events
   // as well (the way state from many processes adds up). Throws
   // std::invalid_argument unless width and length are equal and the
@@ -259,6 +275,56 @@ class Window {
   std::vector<std::uint8_t> to_bytes() const;
   static Window from_bytes(const std::uint8_t* data, std::size_t size);
 
+  // For containers with their own slot encoding (FeatureWindow format 2):
+  // uint32 length L, f64 width, int64 head, uint64 total, late, future,
+  // expired, then write_slot(w, slot) for the L + 1 slots in to_bytes' order.
+  template <typename WriteSlot>
+  void write_compact(ByteWriter& w, WriteSlot write_slot) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    w.u32(length_);
+    w.f64(width_);
+    w.u64(std::uint64_t(head_));
+    for (std::uint64_t c : {total_, late_, future_, expired_}) w.u64(c);
+    for (std::int64_t i = 0; i <= std::int64_t(length_); ++i) write_slot(w, slots_[stored_position(i)]);
+  }
+
+  // The inverse, with from_bytes' checks. read_slot(r, slot) fills a reset
+  // copy of the prototype. The ring's memory ((L + 1) x slot_memory bytes) is
+  // checked against check_decode_memory before anything is allocated, since
+  // an empty slot may cost one byte of blob.
+  template <typename ReadSlot>
+  static Window read_compact(ByteReader& r, const T& prototype, std::size_t slot_memory, std::size_t blob_size,
+                             ReadSlot read_slot) {
+    const std::uint32_t length = r.u32("length");
+    const double width = r.f64("width");
+    if (length < 1 || length > max_length) throw decode_error("window length " + std::to_string(length) + " out of range");
+    if (!(width > 0.0) || !std::isfinite(width)) throw decode_error("window width must be positive and finite");
+    const auto head = std::int64_t(r.u64("head"));
+    std::uint64_t counters[4];
+    for (std::uint64_t& c : counters) c = r.u64("window counter");
+    const bool started = head != std::numeric_limits<std::int64_t>::min();
+    if (started && (head > std::int64_t(9e15) || head < std::int64_t(-9e15))) throw decode_error("head slot out of range");
+    r.require(std::uint64_t(length) + 1, 1, "window slots");  // each slot is at least one byte
+    check_decode_memory((std::uint64_t(length) + 1) * slot_memory, blob_size, "the window");
+    Window w(prototype, width, length);
+    w.head_ = head;
+    w.total_ = counters[0];
+    w.late_ = counters[1];
+    w.future_ = counters[2];
+    w.expired_ = counters[3];
+    std::uint64_t held = 0;
+    for (std::int64_t i = 0; i <= std::int64_t(length); ++i) {
+      T& slot = w.slots_[w.stored_position(i)];
+      read_slot(r, slot);
+      const std::uint64_t c = count_of(slot);
+      if (!started && c != 0) throw decode_error("a window without a clock reading holds values");
+      if (held + c < held) throw decode_error("slot counts add up past 2^64 - 1");
+      held += c;
+    }
+    w.check_accounting(held);
+    return w;
+  }
+
  private:
   static void check_time(double t, const char* what) {
     if (std::isnan(t)) throw std::invalid_argument(std::string(what) + " must not be NaN");
@@ -292,6 +358,23 @@ class Window {
   }
 
   static std::uint64_t count_of(const T& slot) { return values_in(slot); }
+
+  // Where the i-th slot of the serialized order lives: slots head - L + 1 ..
+  // head + 1, or simply i before the first clock reading.
+  std::size_t stored_position(std::int64_t i) const noexcept {
+    if (head_ == std::numeric_limits<std::int64_t>::min()) return std::size_t(i);
+    return position(head_ - std::int64_t(length_) + 1 + i);
+  }
+
+  // Throws decode_error unless total == held + late + future + expired.
+  void check_accounting(std::uint64_t held) const {
+    std::uint64_t accounted = held;
+    for (std::uint64_t c : {late_, future_, expired_}) {
+      if (accounted + c < accounted) throw decode_error("counters add up past 2^64 - 1");
+      accounted += c;
+    }
+    if (accounted != total_) throw decode_error("total does not equal slot contents + late + future + expired");
+  }
 
   void advance(double now) { advance_head(slot_of(now)); }
 

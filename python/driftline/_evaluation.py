@@ -1,0 +1,218 @@
+"""A Monitor's judgement: the core's Evaluator does the arithmetic; this module writes the report and its reasons."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from . import _core
+from .policy import Policy, hysteresis
+from .profile import CategoricalFeature, NumericFeature, Profile
+from .report import Contributor, FeatureReport, LatencyReport, SchemaReport, Status
+from .sketch import QuantileSketch
+from .window import Window
+
+__all__ = ["Judge", "latency_report", "overall_status"]
+
+_THRESHOLDS = (
+    "psi_warn", "psi_alert", "noise_alpha", "missing_warn", "missing_alert",
+    "range_warn", "range_alert", "unseen_warn", "unseen_alert",
+)
+_BY_LEVEL = (Status.INSUFFICIENT_DATA, Status.OK, Status.WARN, Status.ALERT)  # index: level + 1
+
+
+def status_of(level: int) -> Status:
+    return _BY_LEVEL[level + 1]
+
+
+class Judge:
+    """Judges a Monitor's FeatureWindow against its profile under a policy.
+
+    Everything per feature and per bucket is computed by ``_core.Evaluator``
+    in one call without the GIL (which caches completed buckets' verdicts);
+    this class only turns its arrays into :class:`FeatureReport` objects.
+    ``judged_span`` is how reasons name the judged sample ("in the latest
+    bucket" for a Monitor, "in the current data" for a batch comparison).
+    """
+
+    def __init__(self, profile: Profile, policy: Policy, bucket: float, judged_span: str = "in the latest bucket") -> None:
+        self.policy = policy
+        self.judged_span = judged_span
+        self.stale_after = policy.stale_after if policy.stale_after is not None else 5 * bucket
+        specs = []
+        self._templates: list[tuple[str, dict[str, Any], bool, list[str]]] = []
+        self._features: list[tuple[Union[NumericFeature, CategoricalFeature], bool, list[str], int, float, float, float]] = []
+        for f in profile:
+            cells = f.cells()
+            numeric = isinstance(f, NumericFeature)
+            specs.append((not numeric, bool(f.constant), cells, float(f.missing), float(f.total)))
+            ref_n = float(cells.sum())
+            part = cells[0] + cells[-1] if numeric else cells[-2]
+            ref_rate = float(part / ref_n) if ref_n else 0.0
+            ref_missing = f.missing / f.total if f.total else 0.0
+            self._features.append((f, numeric, f.labels(), int(ref_n), ref_n, ref_missing, ref_rate))
+            # Every field of the feature's report; the per-report ones are overwritten.
+            template: dict[str, Any] = {field.name: None for field in dataclasses.fields(FeatureReport)}
+            template.update(
+                name=f.name,
+                kind=f.kind,
+                reasons=(),
+                reference_count=int(ref_n),
+                reference_missing_rate=ref_missing,
+                reference_out_of_range_rate=ref_rate if numeric else None,
+                reference_other_rate=None if numeric else ref_rate,
+                unseen_examples=(),
+            )
+            self._templates.append((f.name, template, numeric, self._features[-1][2]))
+        self._evaluator = _core.Evaluator(
+            specs,
+            {
+                **{k: float(getattr(policy, k)) for k in _THRESHOLDS},
+                "min_count": policy.min_count,
+                "consecutive": policy.consecutive,
+                "stale_after": float(self.stale_after),
+            },
+        )
+
+    def evaluate(self, window: Any, span: float, now: float) -> dict[str, Any]:
+        """The core's arrays for a report (see ``_core.Evaluator.evaluate``)."""
+        result: dict[str, Any] = self._evaluator.evaluate(window, span, now)
+        return result
+
+    def feature_reports(
+        self, arrays: dict[str, Any], unseen: Callable[[int], tuple[Any, ...]]
+    ) -> dict[str, FeatureReport]:
+        """One FeatureReport per feature from ``evaluate``'s arrays; ``unseen(i)`` gives feature i's examples.
+
+        The hot loop of every scrape: values come from ``tolist()`` columns and
+        each report starts from its feature's template of constant fields.
+        """
+        columns = {k: v.tolist() for k, v in arrays.items() if isinstance(v, np.ndarray) and k != "levels"}
+        level, state, reasons = columns["level"], columns["state"], columns["reasons"]
+        ks, ks_p, rate, since = columns["ks"], columns["ks_pvalue"], columns["rate"], columns["seconds_since_value"]
+        lo, hi, top = columns["minimum"], columns["maximum"], columns["top"]
+        top_term, top_ref, top_cur = columns["top_term"], columns["top_reference"], columns["top_current"]
+        out: dict[str, FeatureReport] = {}
+        for i, (name, template, numeric, labels) in enumerate(self._templates):
+            n = columns["count"][i]
+            has_ks = ks[i] == ks[i]
+            contributors = []
+            for s, k in enumerate(top[i]):
+                if k >= 0:
+                    c = object.__new__(Contributor)
+                    c.__dict__.update(cell=labels[k], reference=top_ref[i][s], current=top_cur[i][s], psi=top_term[i][s])
+                    contributors.append(c)
+            d = template.copy()
+            d["status"] = _BY_LEVEL[level[i] + 1]
+            if reasons[i]:
+                d["reasons"] = self._reasons(i, reasons[i], state[i], arrays, since[i])
+            d["rows"] = columns["rows"][i]
+            d["count"] = n
+            d["psi"] = columns["psi"][i]
+            d["psi_noise_floor"] = columns["psi_floor"][i]
+            d["js_distance"] = columns["js"][i]
+            d["missing_rate"] = columns["missing_rate"][i]
+            d["absent"] = columns["absent"][i]
+            d["invalid"] = columns["invalid"][i]
+            d["top_contributors"] = tuple(contributors)
+            d["seconds_since_value"] = None if since[i] != since[i] else since[i]
+            d["stuck"] = columns["stuck"][i]
+            if numeric:
+                d["out_of_range_rate"] = rate[i]
+                if has_ks:
+                    d["ks"], d["ks_bound"], d["ks_pvalue"], d["ks_method"] = ks[i], columns["ks_bound"][i], ks_p[i], "binned"
+                if n:
+                    d["minimum"], d["maximum"] = lo[i], hi[i]
+            else:
+                d["unseen_rate"] = rate[i]
+                d["unseen_examples"] = unseen(i)
+            report = object.__new__(FeatureReport)
+            object.__setattr__(report, "__dict__", d)
+            out[name] = report
+        return out
+
+    def _reasons(self, i: int, flags: int, state: int, arrays: dict[str, Any], since: float) -> tuple[str, ...]:
+        """The text of feature i's reason flags, most specific first (a stuck feature also "drifts")."""
+        policy, span = self.policy, self.judged_span
+        _, numeric, _, _, _, ref_missing, ref_rate = self._features[i]
+        out = []
+        if flags & _core.REASON_STUCK:
+            out.append(f"stuck: every value {span} is the same")
+        if flags & _core.REASON_DRIFT:
+            out.append(
+                f"drift: PSI {float(arrays['bucket_psi'][i]):.3f} {span} (warn {policy.psi_warn:g}, "
+                f"alert {policy.psi_alert:g}, noise floor {float(arrays['bucket_floor'][i]):.3f})"
+            )
+        if flags & _core.REASON_MISSING:
+            out.append(f"missing values: {float(arrays['bucket_missing'][i]):.1%} {span} vs {ref_missing:.1%} in the reference")
+        if flags & _core.REASON_RATE:
+            name = "out of range" if numeric else "unseen categories"
+            out.append(f"{name}: {float(arrays['bucket_rate'][i]):.1%} {span} vs {ref_rate:.1%} in the reference")
+        if flags & _core.REASON_HELD:
+            out.append(
+                f"held by hysteresis until {policy.consecutive} buckets in a row are below {status_of(state).value}"
+            )
+        if flags & _core.REASON_NEVER_SEEN:
+            out.append("stale: no value yet")
+        elif flags & _core.REASON_STALE:
+            out.append(f"stale: no value for {since:.0f} s (limit {self.stale_after:g} s)")
+        return tuple(out)
+
+
+def latency_report(
+    window: Window[QuantileSketch], policy: Policy, bucket: float, span: float, now: float, judged_span: str
+) -> LatencyReport:
+    """Latency quantiles over the span; judged per completed bucket on p99 when the policy sets a limit."""
+    sketch = window._merged_at(span, now)
+    qs = sketch.quantiles([0.5, 0.9, 0.99, 0.999]) if sketch.count else [math.nan] * 4
+    status, reasons = Status.OK, []
+    if policy.latency_p99_warn is not None or policy.latency_p99_alert is not None:
+        warn = policy.latency_p99_warn if policy.latency_p99_warn is not None else math.inf
+        alert = policy.latency_p99_alert if policy.latency_p99_alert is not None else math.inf
+        levels, p99s = [], []
+        for start, s in window._series_at(now):
+            if start + bucket <= now and s.count >= policy.min_count:
+                p99 = float(s.quantile(0.99))
+                p99s.append(p99)
+                levels.append(2 if p99 >= alert else (1 if p99 >= warn else 0))
+        state = hysteresis(levels, policy.consecutive)
+        status = status_of(state)
+        if state:
+            reasons.append(f"p99 {p99s[-1] * 1e3:.1f} ms {judged_span} (warn {warn * 1e3:g} ms, alert {alert * 1e3:g} ms)")
+    return LatencyReport(
+        count=int(sketch.count),
+        p50=float(qs[0]),
+        p90=float(qs[1]),
+        p99=float(qs[2]),
+        p999=float(qs[3]),
+        max=float(sketch.max) if sketch.count else math.nan,
+        status=status,
+        reasons=tuple(reasons),
+    )
+
+
+def overall_status(
+    features: dict[str, FeatureReport], schema: SchemaReport, latency: LatencyReport, min_count: int
+) -> tuple[Status, tuple[str, ...]]:
+    """The worst of features, schema and latency, and every reason behind a warn or alert."""
+    judged = [f.status.level for f in features.values() if f.status is not Status.INSUFFICIENT_DATA]
+    worst = max(judged + [schema.status.level, latency.status.level])
+    if worst == 0 and not judged and latency.count < min_count:
+        status = Status.INSUFFICIENT_DATA
+    else:
+        status = status_of(worst)
+    reasons: list[str] = []
+    for f in features.values():
+        if f.status is Status.WARN or f.status is Status.ALERT:
+            reasons += [f"{f.name}: {r}" for r in f.reasons]
+    if schema.missing:
+        reasons.append(f"schema: fields missing from traffic: {sorted(schema.missing)}")
+    if schema.unexpected:
+        reasons.append(f"schema: unexpected fields: {sorted(schema.unexpected)}")
+    for a, b, p in schema.renames:
+        reasons.append(f"schema: {a!r} was probably renamed to {b!r} (PSI {p:.3f} between them)")
+    reasons += [f"latency: {r}" for r in latency.reasons]
+    return status, tuple(reasons)

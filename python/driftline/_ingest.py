@@ -1,0 +1,120 @@
+"""A Monitor's write path: every input shape observe() accepts, to one core call (plus the trackers)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from ._columns import as_list, is_dataframe, is_scalar, named_columns
+from ._convert import numeric_vector
+from ._trackers import Trackers
+from .profile import CategoricalFeature, NumericFeature, Profile
+
+
+def _is_single_row(data: Any) -> bool:
+    """Whether observe() reads ``data`` as one row (a dict of scalars, a 1-D array, a list)."""
+    if isinstance(data, Mapping):
+        return not data or is_scalar(next(iter(data.values())))
+    if isinstance(data, np.ndarray):
+        return data.ndim == 1
+    return isinstance(data, (list, tuple))
+
+
+def times_of(data: Any, t: Union[None, float, npt.ArrayLike], now: float) -> Union[float, np.ndarray]:
+    """``t`` as one float (the clock's ``now`` when None) or, for a batch, a float64 array; raises before counting."""
+    if t is None:
+        return now
+    if np.ndim(t) == 0:
+        value = float(t)  # type: ignore[arg-type]
+        if value != value:
+            raise ValueError("t must not be NaN")
+        return value
+    times = numeric_vector(t, "t")
+    if _is_single_row(data):
+        raise ValueError("per-row timestamps need a batch; a single row takes one timestamp")
+    return times
+
+
+class Ingest:
+    """Dispatches rows and batches to the core: ``_core.RowEncoder`` maps fields to features and counts them.
+
+    Fields the profile does not know and unseen categories go to the
+    :class:`~driftline._trackers.Trackers`. Thread-safe: the core objects and
+    the trackers are.
+    """
+
+    def __init__(self, profile: Profile, core: Any, trackers: Trackers) -> None:
+        features = list(profile)
+        self.names = profile.names
+        self._index = {n: i for i, n in enumerate(self.names)}
+        self._numeric_only = all(isinstance(f, NumericFeature) for f in features)
+        codes = [f.codes if isinstance(f, CategoricalFeature) else None for f in features]
+        self._encoder = _core.RowEncoder(self.names, codes)
+        self.core = core
+        self._trackers = trackers
+
+    def observe(self, data: Any, times: Union[float, np.ndarray], now: float) -> None:
+        # Single rows below only ever see a float (times_of refused per-row times
+        # for them); no cast() call: this is the per-request path.
+        row_time: float = times  # type: ignore[assignment]
+        kind = type(data)
+        if kind is np.ndarray and self._numeric_only and data.dtype.kind in "biuf":
+            # The hot path: one C++ call, which checks the shape.
+            self.core.observe_array(data, times, now)
+            return
+        if kind is dict:
+            if not data or is_scalar(next(iter(data.values()))):
+                self._observe_row(data, row_time, now)
+            else:
+                self._observe_columns(data, times, now)
+        elif kind is np.ndarray:
+            if data.ndim not in (1, 2):
+                raise ValueError(f"an array must be one row (1-D) or rows x features (2-D), got {data.ndim}-D")
+            if data.ndim == 1:
+                self._observe_row(self._row_from_sequence(data.tolist()), row_time, now)
+            else:
+                self._observe_columns(dict(named_columns(data, self.names)[0]), times, now)
+        elif is_dataframe(data):
+            # Columns as numpy arrays (a categorical column becomes an object array of its values).
+            self._observe_columns({str(c): data[c].to_numpy() for c in data.columns}, times, now)
+        elif isinstance(data, Mapping):
+            if not data or is_scalar(next(iter(data.values()))):
+                self._observe_row(dict(data), row_time, now)
+            else:
+                self._observe_columns(data, times, now)
+        elif isinstance(data, (list, tuple)):
+            self._observe_row(self._row_from_sequence(list(data)), row_time, now)
+        else:
+            raise TypeError(
+                "data must be a dict row, a 1-D array/list in profile order, a mapping of columns, "
+                f"a pandas DataFrame or a 2-D array; got {type(data).__name__}"
+            )
+
+    def _row_from_sequence(self, values: list[Any]) -> dict[str, Any]:
+        if len(values) != len(self.names):
+            raise ValueError(f"a row in profile order needs {len(self.names)} values, got {len(values)}")
+        return dict(zip(self.names, values))
+
+    def _observe_row(self, row: dict[Any, Any], t: float, now: float) -> None:
+        matched, unseen = self._encoder.observe(self.core, row, t, now)
+        if matched != len(row):
+            self._trackers.add_fields([(k, [v]) for k, v in row.items() if k not in self._index], t)
+        if unseen is not None:
+            self._trackers.note_unseen(unseen, t)
+
+    def _observe_columns(self, columns: Mapping[Any, Any], t: Union[float, np.ndarray], now: float) -> None:
+        """A batch as name -> column: one C++ call converts, checks and counts every feature's column."""
+        if type(columns) is not dict:
+            columns = dict(columns)
+        if columns and not all(isinstance(k, str) for k in columns):
+            raise TypeError("field names must be strings")
+        n = len(next(iter(columns.values()))) if columns else 0
+        matched, unseen = self._encoder.observe_columns(self.core, columns, n, t, now)
+        if unseen is not None:
+            self._trackers.note_unseen(unseen, t)
+        if matched != len(columns):
+            self._trackers.add_fields([(k, as_list(c)) for k, c in columns.items() if k not in self._index], t)
