@@ -125,6 +125,26 @@ def test_scrape_generate_latest(benchmark: Any, features: int) -> None:
 
 
 @pytest.mark.parametrize("features", [20, 50, 200])
+def test_scrape_prometheus_client_floor(benchmark: Any, features: int) -> None:
+    """generate_latest of the same families and samples, already computed: prometheus_client's own formatting cost."""
+    benchmark.group = f"one Prometheus scrape (generate_latest), {features} features"
+    benchmark.extra_info.update(features=features)
+    m = monitor(features, 1_000)
+    live = prometheus_client.CollectorRegistry()
+    live.register(MonitorCollector(m))
+    families = list(live.collect())
+
+    class Frozen:
+        def collect(self) -> Any:
+            return iter(families)
+
+    registry = prometheus_client.CollectorRegistry()
+    registry.register(Frozen())
+    text = benchmark(prometheus_client.generate_latest, registry)
+    assert text == prometheus_client.generate_latest(live)
+
+
+@pytest.mark.parametrize("features", [20, 50, 200])
 def test_to_bytes(benchmark: Any, features: int) -> None:
     benchmark.group = f"Monitor.to_bytes(), {features} features, full hour of 100,000 rows per bucket"
     m = monitor(features, 100_000) if features == 200 else monitor(features, 1_000)

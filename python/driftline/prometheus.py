@@ -23,6 +23,7 @@ from .report import Report
 try:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
     from prometheus_client.registry import Collector
+    from prometheus_client.samples import Sample
 except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise ImportError('driftline.prometheus needs prometheus_client: pip install "driftline[prometheus]"') from e
 
@@ -80,9 +81,18 @@ class MonitorCollector(Collector):
         self._prefix = prefix
         self._last = last
         self._labels = dict(labels or {})
+        self._label_cache: Optional[tuple[list[str], list[dict[str, str]]]] = None
         for key in self._labels:
             if key in ("part", "feature", "quantile"):
                 raise ValueError(f"label {key!r} is used by the collector itself")
+
+    def _feature_labels(self, features: list[Any]) -> list[dict[str, str]]:
+        """{**labels, "feature": name} per feature, kept while the feature names stay the same."""
+        names = [f.name for f in features]
+        cached = self._label_cache
+        if cached is None or cached[0] != names:
+            cached = self._label_cache = (names, [{**self._labels, "feature": n} for n in names])
+        return cached[1]
 
     def describe(self) -> Iterator[Any]:
         # Names only, so registering does not compute a report.
@@ -103,13 +113,19 @@ class MonitorCollector(Collector):
                 status.add_metric(values + [name], STATUS_VALUES[f.status])
         yield status
 
+        features = list(report.features.values()) if report is not None else []
+        label_sets = self._feature_labels(features)
         for suffix, doc, attribute in _FEATURE_GAUGES:
             family = GaugeMetricFamily(f"{p}_{suffix}", doc, labels=names + ["feature"])
-            if report is not None:
-                for name, f in report.features.items():
-                    v = getattr(f, attribute)
-                    if v is not None:
-                        family.add_metric(values + [name], float(v))
+            # Samples built directly (one label dict per feature, shared by
+            # every family): add_metric's per-call zip and dict would double
+            # the collector's cost at hundreds of features.
+            metric = family.name
+            family.samples = [
+                Sample(metric, labels, float(v), None, None)
+                for labels, v in zip(label_sets, [getattr(f, attribute) for f in features])
+                if v is not None
+            ]
             yield family
 
         for suffix, doc, count in (

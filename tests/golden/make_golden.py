@@ -1,14 +1,17 @@
-"""Writes the golden blobs of binary format version 1.
+"""Writes the golden blobs of one binary format version.
 
 Run once, when a format version is introduced (never to "fix" a failing test):
-the committed files are what later versions must keep reading.
+the committed files are what later versions must keep reading. Version 1
+files came from driftline 0.1 (its main() below, run on that code); version 2 (FeatureWindow and Monitor) from this code:
 
-    python tests/golden/make_golden.py
+    python tests/golden/make_golden.py 2
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import sys
 
 import driftline as dl
 
@@ -38,19 +41,34 @@ def main() -> None:
     write_monitor()
 
 
-def write_monitor() -> None:
-    """A Profile and a Monitor (object types 6 and 7, which embed types 1-5)."""
+def golden_monitor() -> dl.Monitor:
+    """The Monitor of the golden files (its profile is profile_v1.bin's)."""
     profile = dl.Profile.from_data(
         {"x": [1.0, 2.0, 3.0, 4.0, float("nan")], "c": ["a", "b", "a", None, "a"], "flag": [True, False, True, True, False]},
         bins=2,
     )
-    (HERE / "profile_v1.bin").write_bytes(profile.to_bytes())
     monitor = dl.Monitor(profile, window=120, bucket=60, clock=lambda: 100.0)
     monitor.observe({"x": 2.5, "c": "z", "flag": True, "extra": 1.5})  # an unseen category, an unexpected field
     monitor.observe({"x": [9.0, None], "c": ["a", "b"], "flag": [False, False]}, t=70.0)
     monitor.observe_latency(0.25)
+    return monitor
+
+
+def write_monitor() -> None:
+    """A Profile and a Monitor (object types 6 and 7, which embed types 1-5)."""
+    monitor = golden_monitor()
+    (HERE / "profile_v1.bin").write_bytes(monitor.profile.to_bytes())
     (HERE / "monitor_v1.bin").write_bytes(monitor.to_bytes())
 
 
+def write_version_2() -> None:
+    """Monitor state version 2 (the profile by fingerprint, and embedded) and FeatureWindow version 2."""
+    monitor = golden_monitor()
+    (HERE / "monitor_v2.bin").write_bytes(monitor.to_bytes())
+    (HERE / "monitor_v2_embedded.bin").write_bytes(monitor.to_bytes(embed_profile=True))
+    (HERE / "feature_window_v2.bin").write_bytes(monitor._core.to_bytes())
+
+
 if __name__ == "__main__":
-    main()
+    # main() wrote version 1 on driftline 0.1; this code writes version 2 only.
+    {"2": write_version_2}[sys.argv[1]]()
