@@ -80,6 +80,27 @@ def test_row_dict_driftline(benchmark: Any, profile: dl.Profile, rows: np.ndarra
     assert nonmissing(m) == ROWS * FEATURES
 
 
+def test_row_dict_unexpected_field_driftline(benchmark: Any, profile: dl.Profile, rows: np.ndarray) -> None:
+    """The same dict rows with one field renamed upstream (f07 arrives as f07_renamed): one missing, one unexpected."""
+    benchmark.group = "observe one dict row of 50 features, per row"
+    benchmark.extra_info["values"] = ROWS
+    names = [n if n != "f07" else "f07_renamed" for n in profile.names]
+    dicts = [dict(zip(names, row.tolist())) for row in rows]
+
+    def run() -> dl.Monitor:
+        m = monitor(profile)
+        observe = m.observe
+        for d in dicts:
+            observe(d)
+        return m
+
+    m = benchmark(run)
+    assert nonmissing(m) == ROWS * (FEATURES - 1)
+    report = m.report()
+    assert report.schema.unexpected == {"f07_renamed": ROWS} and report.schema.missing == {"f07": 1.0}
+    assert report.schema.renames and report.schema.renames[0][:2] == ("f07", "f07_renamed")
+
+
 def prometheus_histograms(profile: dl.Profile) -> list[Any]:
     registry = prometheus_client.CollectorRegistry()
     return [

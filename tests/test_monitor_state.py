@@ -147,3 +147,27 @@ def test_compact_state_is_small_and_exact() -> None:
     # An idle monitor's state is little more than its axes: empty slots cost a byte.
     idle = dl.Monitor(profile, window=3600, bucket=60, clock=clock)
     assert len(idle._core.to_bytes()) < 50 * (4 + 11 * 8) + 61 + 500
+
+
+def test_tracked_unexpected_fields_count_the_same_in_the_encoder_and_in_python() -> None:
+    """Plain numbers of a tracked unexpected field are counted by the row encoder; everything else by Python."""
+    profile = dl.Profile.from_data({"x": np.arange(100.0), "c": ["a", "b"] * 50}, categorical=["c"])
+    clock = Clock(1000.0)
+    rows: list[dict[str, Any]] = []
+    values: list[Any] = [1.5, 2, -3, True, None, math.nan, np.float64(4.0), 10**400, "text", b"bytes", math.inf, 7]
+    for i in range(240):
+        rows.append({"x": float(i), "c": "a", "renamed": values[i % len(values)], **({"other": i} if i % 3 else {})})
+    by_row = dl.Monitor(profile, window=120, bucket=60, clock=clock)
+    by_column = dl.Monitor(profile, window=120, bucket=60, clock=clock)
+    for i, row in enumerate(rows):
+        clock.t = 1000.0 + i * 0.25
+        by_row.observe(row)
+    for i, row in enumerate(rows):  # the Python trackers alone: one column batch per row
+        clock.t = 1000.0 + i * 0.25
+        by_column.observe({k: [v] for k, v in row.items()})
+    for name in ("renamed", "other"):
+        a, b = by_row._trackers.fields[name], by_column._trackers.fields[name]
+        assert a.window.to_bytes() == b.window.to_bytes(), name
+        assert a.text == b.text and a.other == b.other
+    assert by_row.report().schema == by_column.report().schema
+    assert by_row.report().schema.unexpected == {"renamed": 240, "other": 160}

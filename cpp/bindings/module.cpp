@@ -10,7 +10,9 @@ PYBIND11_MODULE(_core, m) {
   driftline::bindings::register_sketch(m);
   driftline::bindings::register_drift(m);
   driftline::bindings::register_window(m);
-  driftline::bindings::register_monitor(m);
+  driftline::bindings::register_feature_window(m);
+  driftline::bindings::register_row_encoder(m);
+  driftline::bindings::register_envelope(m);
   driftline::bindings::register_categories(m);
   driftline::bindings::register_evaluator(m);
 }

@@ -12,7 +12,9 @@ void register_histogram(pybind11::module_& m);
 void register_sketch(pybind11::module_& m);
 void register_drift(pybind11::module_& m);
 void register_window(pybind11::module_& m);
-void register_monitor(pybind11::module_& m);
+void register_feature_window(pybind11::module_& m);
+void register_row_encoder(pybind11::module_& m);
+void register_envelope(pybind11::module_& m);
 void register_categories(pybind11::module_& m);
 void register_evaluator(pybind11::module_& m);
 

@@ -56,6 +56,7 @@ class Ingest:
         self._encoder = _core.RowEncoder(self.names, codes)
         self.core = core
         self._trackers = trackers
+        trackers.on_new_field(self._encoder.track)
 
     def observe(self, data: Any, times: Union[float, np.ndarray], now: float) -> None:
         # Single rows below only ever see a float (times_of refused per-row times
@@ -100,9 +101,11 @@ class Ingest:
         return dict(zip(self.names, values))
 
     def _observe_row(self, row: dict[Any, Any], t: float, now: float) -> None:
-        matched, unseen = self._encoder.observe(self.core, row, t, now)
-        if matched != len(row):
-            self._trackers.add_fields([(k, [v]) for k, v in row.items() if k not in self._index], t)
+        # The encoder counts plain numbers of tracked unexpected fields itself;
+        # the rest (new fields, text, None, numpy scalars) come back here.
+        matched, unseen, rest = self._encoder.observe(self.core, row, t, now)
+        if rest is not None:
+            self._trackers.add_fields([(k, [v]) for k, v in rest], t)
         if unseen is not None:
             self._trackers.note_unseen(unseen, t)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -48,8 +48,12 @@ class FieldTracker:
         numbers = np.full(len(values), math.nan)
         for i, v in enumerate(values):
             if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
-                numbers[i] = float(v)
-            elif v is not None:
+                try:
+                    numbers[i] = float(v)
+                    continue
+                except (OverflowError, TypeError, ValueError):
+                    pass  # an int beyond the double range (or a complex): kept as its text
+            if v is not None:
                 self.add_text(as_category(v), 1)
         self.window.fill(numbers, t)
 
@@ -85,6 +89,16 @@ class Trackers:
         self.untracked = 0
         self.unseen: dict[int, dict[Any, float]] = {}
         self._lock = threading.Lock()
+        # Told of every tracked field's window as it is created, so the row
+        # encoder can count plain numbers of that field without Python.
+        self._on_new_field: Optional[Callable[[str, Any], None]] = None
+
+    def on_new_field(self, callback: Callable[[str, Any], None]) -> None:
+        """Calls ``callback(name, core_window)`` for every tracked field, now and whenever one is added."""
+        with self._lock:
+            self._on_new_field = callback
+            for name, tracker in self.fields.items():
+                callback(name, tracker.window._core)
 
     def _tracker(self, name: Any) -> FieldTracker:
         key = name if isinstance(name, str) else repr(name)
@@ -94,6 +108,8 @@ class Trackers:
                 self.untracked += 1
                 return FieldTracker(self._bucket, self._length, self._clock)  # counted, then discarded
             tracker = self.fields[key] = FieldTracker(self._bucket, self._length, self._clock)
+            if self._on_new_field is not None:
+                self._on_new_field(key, tracker.window._core)
         return tracker
 
     def add_fields(self, fields: list[tuple[Any, list[Any]]], t: Union[float, np.ndarray]) -> None:
@@ -219,6 +235,8 @@ class Trackers:
                 tracker.text[v] = r.u64("text count")
             tracker.other = r.u64("other count")
             self.fields[name] = tracker
+            if self._on_new_field is not None:
+                self._on_new_field(name, tracker.window._core)
         self.untracked = r.u64("untracked")
         n_unseen = r.count("features with unseen examples", 8)
         for _ in range(n_unseen):

@@ -1,0 +1,277 @@
+// driftline._core.RowEncoder: turns Python rows and column mappings into rows of doubles for a FeatureWindow.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "batch_times.hpp"
+#include "common.hpp"
+#include "convert.hpp"
+#include "driftline/feature_window.hpp"
+#include "driftline/window.hpp"
+#include "register.hpp"
+
+namespace driftline::bindings {
+
+namespace py = pybind11;
+
+namespace {
+
+const double kAbsent = from_bits(kAbsentBits);
+const double kInvalid = from_bits(kInvalidBits);
+const double kMissing = std::numeric_limits<double>::quiet_NaN();
+
+// Unseen categorical values reported back per call, as (feature, value) pairs
+// (the Python layer keeps a bounded set of examples; the counts themselves are
+// in the "other" bin).
+constexpr std::size_t kMaxUnseenPerCall = 8;
+
+// Converts one field of a row. Numbers (anything float() accepts without
+// parsing text) for numeric features; hashable values looked up in `codes`
+// for categorical ones. None and NaN are missing; what cannot be read is
+// invalid. Never raises.
+double encode_value(std::size_t f, PyObject* value, PyObject* codes, double other, std::vector<py::object>* unseen,
+                    Py_ssize_t row) {
+  if (value == Py_None) return kMissing;
+  if (PyFloat_CheckExact(value)) {
+    const double x = PyFloat_AS_DOUBLE(value);
+    if (std::isnan(x) || codes == Py_None) return x;
+  }
+  if (codes == Py_None) {
+    if (PyUnicode_Check(value) || PyBytes_Check(value)) return kInvalid;  // no text parsing
+    const double x = PyFloat_AsDouble(value);
+    if (x == -1.0 && PyErr_Occurred()) {
+      PyErr_Clear();
+      return kInvalid;
+    }
+    return x;
+  }
+  PyObject* code = PyDict_GetItemWithError(codes, value);  // borrowed
+  if (code == nullptr) {
+    if (PyErr_Occurred()) {  // unhashable
+      PyErr_Clear();
+      return kInvalid;
+    }
+    if (unseen != nullptr && unseen->size() < kMaxUnseenPerCall) {
+      unseen->push_back(py::make_tuple(f, py::reinterpret_borrow<py::object>(value), row));
+    }
+    return other;
+  }
+  return PyFloat_AsDouble(code);  // codes are Python ints written by the encoder's owner
+}
+
+// Maps fields of Python rows to the FeatureWindow's features, by name.
+class RowEncoder {
+ public:
+  // names: one str per feature; codes: per feature None (numeric) or a dict
+  // mapping each known category to its code 0 .. K-1 (K = len(dict), unseen
+  // values get code K).
+  RowEncoder(const std::vector<py::str>& names, const std::vector<py::object>& codes) {
+    if (names.size() != codes.size()) throw py::value_error("names and codes differ in length");
+    for (std::size_t f = 0; f < names.size(); ++f) {
+      names_.push_back(names[f]);
+      index_[names[f]] = f;
+      const py::object& c = codes[f];
+      if (!c.is_none() && !py::isinstance<py::dict>(c)) throw py::type_error("codes must be dicts or None");
+      codes_.push_back(c);
+      other_.push_back(c.is_none() ? 0.0 : double(py::len(c)));
+      for (auto item : (c.is_none() ? py::dict() : py::reinterpret_borrow<py::dict>(c))) {
+        if (!py::isinstance<py::int_>(item.second)) throw py::type_error("category codes must be ints");
+      }
+    }
+    row_.assign(names_.size(), 0.0);
+    columns_.resize(names_.size());
+    for (std::size_t f = 0; f < names_.size(); ++f) columns_[f] = &row_[f];
+    strides_.assign(names_.size(), 0);
+  }
+
+  std::size_t features() const noexcept { return names_.size(); }
+
+  // Lets observe() count a plain number of the unexpected field `name` into
+  // `window` (the field's tracker window, kept alive here) without returning
+  // it to Python: a renamed field costs little more than a known one.
+  void track(const py::str& name, const py::object& window) {
+    auto* w = window.cast<SketchWindow*>();
+    tracked_[name] = py::make_tuple(window, py::capsule(static_cast<void*>(w)));
+  }
+
+  // Observes one mapping row; returns (fields matched, unseen (feature,
+  // value, row) triples or None, the unexpected (name, value) pairs it did
+  // not count itself or None). Plain numbers of tracked unexpected fields are
+  // counted here (see track), after the row, as the Python trackers would.
+  py::tuple observe(FeatureWindow& window, const py::dict& row, double t, double now) {
+    check(window);
+    std::vector<py::object> unseen;
+    std::size_t matched = 0;
+    for (std::size_t f = 0; f < names_.size(); ++f) {
+      PyObject* value = PyDict_GetItemWithError(row.ptr(), names_[f].ptr());
+      if (value == nullptr) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        row_[f] = kAbsent;
+        continue;
+      }
+      ++matched;
+      row_[f] = encode_value(f, value, codes_[f].ptr(), other_[f], &unseen, 0);
+    }
+    window.observe(FeatureRows{columns_.data(), strides_.data()}, 1, t, now);
+    py::object rest = py::none();
+    const Py_ssize_t extra = PyDict_GET_SIZE(row.ptr()) - Py_ssize_t(matched);
+    if (extra > 0) rest = unexpected(row, extra, t, now);
+    return py::make_tuple(matched, unseen_pairs(unseen), rest);
+  }
+
+  // Observes a batch given as a dict of name -> column (n values each): numeric
+  // arrays are taken as float64 without a per-value step, anything else is
+  // read value by value as in a row; features the dict lacks are absent. All
+  // columns are converted and checked before anything is counted. Returns
+  // (fields matched, unseen (feature, value, row) triples or None).
+  py::tuple observe_columns(FeatureWindow& window, const py::dict& columns, std::size_t n, py::handle t, double now) {
+    check(window);
+    const BatchTimes times(t, n);
+    const std::size_t nf = names_.size();
+    std::vector<Float64Array> keep(nf);
+    std::vector<const double*> pointers(nf, &kAbsent);
+    std::vector<std::ptrdiff_t> strides(nf, 0);
+    std::vector<py::object> unseen;
+    std::size_t matched = 0;
+    for (std::size_t f = 0; f < nf; ++f) {
+      PyObject* column = PyDict_GetItemWithError(columns.ptr(), names_[f].ptr());
+      if (column == nullptr) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        continue;
+      }
+      ++matched;
+      keep[f] = numeric_array(f, column) ? as_float64_vector(column, "column") : encode_sequence(f, column, &unseen);
+      if (std::size_t(keep[f].size()) != n) {
+        throw py::value_error("column " + py::repr(names_[f]).cast<std::string>() + " holds " +
+                              std::to_string(keep[f].size()) + " values, expected " + std::to_string(n));
+      }
+      pointers[f] = keep[f].data();
+      strides[f] = 1;
+    }
+    {
+      py::gil_scoped_release release;  // `keep` holds the buffers; the core sees no Python object
+      times.observe(window, FeatureRows{pointers.data(), strides.data()}, n, now);
+    }
+    return py::make_tuple(matched, unseen_pairs(unseen));
+  }
+
+ private:
+  // The row's fields the profile does not know: plain numbers of tracked
+  // fields are recorded into their windows; the rest go back to Python.
+  py::object unexpected(const py::dict& row, Py_ssize_t count, double t, double now) {
+    py::list rest;
+    // Tracked fields first: a renamed field is found by one lookup, without
+    // walking the row, once it is tracked.
+    PyObject *key, *value, *entry;
+    Py_ssize_t pos = 0;
+    while (count > 0 && PyDict_Next(tracked_.ptr(), &pos, &key, &entry)) {
+      value = PyDict_GetItemWithError(row.ptr(), key);  // borrowed
+      if (value == nullptr) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        continue;
+      }
+      --count;
+      if (!record_number(entry, value, t, now)) rest.append(py::make_tuple(py::reinterpret_borrow<py::object>(key),
+                                                                           py::reinterpret_borrow<py::object>(value)));
+    }
+    pos = 0;
+    while (count > 0 && PyDict_Next(row.ptr(), &pos, &key, &value)) {
+      int skip = PyDict_Contains(index_.ptr(), key);
+      if (skip == 0) skip = PyDict_Contains(tracked_.ptr(), key);  // handled above
+      if (skip < 0) throw py::error_already_set();
+      if (skip) continue;
+      --count;
+      rest.append(py::make_tuple(py::reinterpret_borrow<py::object>(key), py::reinterpret_borrow<py::object>(value)));
+    }
+    if (rest.empty()) return py::none();
+    return std::move(rest);
+  }
+
+  // Records a plain number (float, or int within the double range; not bool)
+  // into a tracked field's window; false for anything else (Python decides).
+  static bool record_number(PyObject* entry, PyObject* value, double t, double now) {
+    double x;
+    if (PyFloat_CheckExact(value)) {
+      x = PyFloat_AS_DOUBLE(value);
+    } else if (PyLong_CheckExact(value)) {
+      x = PyLong_AsDouble(value);
+      if (x == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return false;
+      }
+    } else {
+      return false;
+    }
+    static_cast<SketchWindow*>(PyCapsule_GetPointer(PyTuple_GET_ITEM(entry, 1), nullptr))->record(x, t, now);
+    return true;
+  }
+
+  // A numeric feature's column that numpy can convert without reading values one by one.
+  bool numeric_array(std::size_t f, PyObject* column) const {
+    if (!codes_[f].is_none() || !py::array::check_(column)) return false;
+    const char kind = py::reinterpret_borrow<py::array>(column).dtype().kind();
+    return kind == 'b' || kind == 'i' || kind == 'u' || kind == 'f';
+  }
+
+  // Reads a column value by value (see encode_value); text and scalars are not columns.
+  Float64Array encode_sequence(std::size_t f, py::handle values, std::vector<py::object>* unseen) const {
+    if (PyUnicode_Check(values.ptr()) || PyBytes_Check(values.ptr()) || !PySequence_Check(values.ptr())) {
+      throw py::type_error("column " + py::repr(names_[f]).cast<std::string>() + " must be a sequence of values, got " +
+                           std::string(Py_TYPE(values.ptr())->tp_name));
+    }
+    // numpy's tolist() makes plain Python scalars in one call, much faster than
+    // iterating the array (which boxes every element as a numpy scalar).
+    py::object seq = py::array::check_(values.ptr())
+                         ? values.attr("tolist")()
+                         : py::reinterpret_steal<py::object>(PySequence_Fast(values.ptr(), "a column must be a sequence"));
+    if (!seq) throw py::error_already_set();
+    if (!PyList_Check(seq.ptr()) && !PyTuple_Check(seq.ptr())) {  // a 0-d array's tolist() is a scalar
+      throw py::type_error("column " + py::repr(names_[f]).cast<std::string>() + " must be 1-D");
+    }
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
+    PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
+    Float64Array out(n);
+    double* p = out.mutable_data();
+    for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(f, items[i], codes_[f].ptr(), other_[f], unseen, i);
+    return out;
+  }
+
+  void check(const FeatureWindow& window) const {
+    if (window.features() != names_.size()) throw py::value_error("the encoder and the window have different features");
+  }
+  static py::object unseen_pairs(const std::vector<py::object>& unseen) {
+    if (unseen.empty()) return py::none();
+    py::list out;
+    for (const auto& v : unseen) out.append(v);
+    return std::move(out);
+  }
+
+  std::vector<py::str> names_;
+  py::dict index_;    // name -> feature
+  py::dict tracked_;  // unexpected field name -> (SketchWindow object, capsule of its pointer)
+  std::vector<py::object> codes_;
+  std::vector<double> other_;
+  std::vector<double> row_;
+  std::vector<const double*> columns_;
+  std::vector<std::ptrdiff_t> strides_;
+};
+
+}  // namespace
+
+void register_row_encoder(py::module_& m) {
+  py::class_<RowEncoder>(m, "RowEncoder", "Maps the fields of Python rows to a FeatureWindow's features.")
+      .def(py::init<const std::vector<py::str>&, const std::vector<py::object>&>(), py::arg("names"), py::arg("codes"))
+      .def("observe", &RowEncoder::observe, py::arg("window"), py::arg("row"), py::arg("t"), py::arg("now"))
+      .def("observe_columns", &RowEncoder::observe_columns, py::arg("window"), py::arg("columns"), py::arg("n"),
+           py::arg("t"), py::arg("now"))
+      .def("track", &RowEncoder::track, py::arg("name"), py::arg("window"))
+      .def_property_readonly("features", &RowEncoder::features);
+}
+
+}  // namespace driftline::bindings
