@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <utility>
@@ -78,7 +79,125 @@ py::array_t<double> top_column(const std::vector<FeatureVerdict>& verdicts, Get 
   return out;
 }
 
-py::dict evaluate(Evaluator& e, FeatureWindow& window, double span, double now) {
+// What the report objects are made of: the Python classes, each feature's
+// template of constant fields, its cell labels and kind, and the Status
+// members by level + 1. Building the objects here costs a fraction of doing
+// it field by field in Python, and a scrape builds hundreds of them.
+struct ReportTypes {
+  py::object feature_report, contributor;
+  std::vector<py::dict> templates;
+  std::vector<std::vector<py::object>> labels;
+  std::vector<bool> numeric;
+  std::vector<py::object> statuses;  // insufficient data, ok, warn, alert
+};
+
+ReportTypes make_report_types(py::object feature_report, py::object contributor, const py::list& templates,
+                              const py::list& labels, const std::vector<bool>& numeric, const py::tuple& statuses) {
+  ReportTypes r{std::move(feature_report), std::move(contributor), {}, {}, numeric, {}};
+  if (py::len(templates) != numeric.size() || py::len(labels) != numeric.size()) {
+    throw py::value_error("templates, labels and kinds must have one entry per feature");
+  }
+  for (py::handle t : templates) r.templates.push_back(t.cast<py::dict>());
+  for (py::handle l : labels) r.labels.push_back(l.cast<std::vector<py::object>>());
+  if (statuses.size() != 4) throw py::value_error("statuses: insufficient data, ok, warn, alert");
+  for (py::handle s : statuses) r.statuses.push_back(py::reinterpret_borrow<py::object>(s));
+  return r;
+}
+
+// Field names as interned str objects, made once: PyDict_SetItemString
+// would build and hash a new str for every field of every report.
+PyObject* key_of(const char* name) {
+  static std::vector<std::pair<const char*, PyObject*>> keys;  // names are string literals
+  for (const auto& [literal, key] : keys) {
+    if (literal == name) return key;
+  }
+  PyObject* key = PyUnicode_InternFromString(name);
+  if (key == nullptr) throw py::error_already_set();
+  keys.emplace_back(name, key);  // kept for the interpreter's life
+  return key;
+}
+
+// A new instance of a (frozen) dataclass whose __dict__ is `fields`, as
+// object.__new__ plus object.__setattr__(obj, "__dict__", fields).
+py::object instance(const py::object& cls, const py::dict& fields) {
+  py::object obj = py::reinterpret_steal<py::object>(
+      PyBaseObject_Type.tp_new(reinterpret_cast<PyTypeObject*>(cls.ptr()), py::tuple().ptr(), nullptr));
+  if (!obj) throw py::error_already_set();
+  if (PyObject_GenericSetAttr(obj.ptr(), key_of("__dict__"), fields.ptr()) != 0) throw py::error_already_set();
+  return obj;
+}
+
+void set(PyObject* d, const char* key, PyObject* value) {  // steals value
+  if (value == nullptr || PyDict_SetItem(d, key_of(key), value) != 0) {
+    Py_XDECREF(value);
+    throw py::error_already_set();
+  }
+  Py_DECREF(value);
+}
+void set_float(PyObject* d, const char* key, double v) { set(d, key, PyFloat_FromDouble(v)); }
+void set_count(PyObject* d, const char* key, std::uint64_t v) { set(d, key, PyLong_FromUnsignedLongLong(v)); }
+void set_object(PyObject* d, const char* key, PyObject* v) {
+  Py_INCREF(v);
+  set(d, key, v);
+}
+
+py::list reports_of(const ReportTypes& types, const std::vector<FeatureVerdict>& verdicts) {
+  if (verdicts.size() != types.templates.size()) throw py::value_error("the report types are for another profile");
+  py::list out(verdicts.size());
+  const py::str binned("binned");
+  for (std::size_t i = 0; i < verdicts.size(); ++i) {
+    const FeatureVerdict& v = verdicts[i];
+    py::dict d = py::reinterpret_steal<py::dict>(PyDict_Copy(types.templates[i].ptr()));
+    if (!d) throw py::error_already_set();
+    PyObject* p = d.ptr();
+    set_object(p, "status", types.statuses[std::size_t(v.level + 1)].ptr());
+    set_count(p, "rows", v.rows);
+    set_count(p, "count", v.count);
+    set_float(p, "psi", v.psi);
+    set_float(p, "psi_noise_floor", v.psi_floor);
+    set_float(p, "js_distance", v.js);
+    set_float(p, "missing_rate", v.missing_rate);
+    set_count(p, "absent", v.absent);
+    set_count(p, "invalid", v.invalid);
+    if (std::isnan(v.seconds_since_value)) {
+      set_object(p, "seconds_since_value", Py_None);
+    } else {
+      set_float(p, "seconds_since_value", v.seconds_since_value);
+    }
+    set_object(p, "stuck", v.stuck ? Py_True : Py_False);
+    if (types.numeric[i]) {
+      set_float(p, "out_of_range_rate", v.rate);
+      if (!std::isnan(v.ks)) {
+        set_float(p, "ks", v.ks);
+        set_float(p, "ks_bound", v.ks_bound);
+        set_float(p, "ks_pvalue", v.ks_pvalue);
+        set_object(p, "ks_method", binned.ptr());
+      }
+      if (v.count > 0) {
+        set_float(p, "minimum", v.minimum);
+        set_float(p, "maximum", v.maximum);
+      }
+    } else {
+      set_float(p, "unseen_rate", v.rate);
+    }
+    int contributors = 0;
+    while (contributors < 3 && v.top[contributors] >= 0) ++contributors;
+    py::tuple top(contributors);
+    for (int s = 0; s < contributors; ++s) {
+      py::dict c;
+      set_object(c.ptr(), "cell", types.labels[i].at(std::size_t(v.top[s])).ptr());
+      set_float(c.ptr(), "reference", v.top_reference[s]);
+      set_float(c.ptr(), "current", v.top_current[s]);
+      set_float(c.ptr(), "psi", v.top_term[s]);
+      top[std::size_t(s)] = instance(types.contributor, c);
+    }
+    set_object(p, "top_contributors", top.ptr());
+    out[i] = instance(types.feature_report, d);
+  }
+  return out;
+}
+
+py::dict evaluate(Evaluator& e, FeatureWindow& window, double span, double now, const ReportTypes* types) {
   Evaluation ev;
   {
     py::gil_scoped_release release;  // the caller keeps both objects alive
@@ -86,6 +205,7 @@ py::dict evaluate(Evaluator& e, FeatureWindow& window, double span, double now) 
   }
   const auto& v = ev.features;
   py::dict out;
+  if (types != nullptr) out["reports"] = reports_of(*types, v);
   out["level"] = column<std::int8_t>(v, [](const FeatureVerdict& f) { return f.level; });
   out["state"] = column<std::int8_t>(v, [](const FeatureVerdict& f) { return f.state; });
   out["reasons"] = column<std::uint32_t>(v, [](const FeatureVerdict& f) { return f.reasons; });
@@ -130,9 +250,13 @@ py::dict evaluate(Evaluator& e, FeatureWindow& window, double span, double now) 
 }  // namespace
 
 void register_evaluator(py::module_& m) {
+  py::class_<ReportTypes>(m, "ReportTypes", "The classes and constant fields a report's objects are built from.")
+      .def(py::init(&make_report_types), py::arg("feature_report"), py::arg("contributor"), py::arg("templates"),
+           py::arg("labels"), py::arg("numeric"), py::arg("statuses"));
   py::class_<Evaluator>(m, "Evaluator", "A Monitor's judgement: reference tables built once, a report in one call.")
       .def(py::init(&make_evaluator), py::arg("features"), py::arg("policy"))
-      .def("evaluate", &evaluate, py::arg("window"), py::arg("span"), py::arg("now"))
+      .def("evaluate", &evaluate, py::arg("window"), py::arg("span"), py::arg("now"), py::arg("types") = nullptr,
+           "The report's arrays (and, given types, its FeatureReport objects under \"reports\").")
       .def_property_readonly("features", &Evaluator::features);
   m.attr("REASON_STUCK") = std::uint32_t(kReasonStuck);
   m.attr("REASON_DRIFT") = std::uint32_t(kReasonDrift);

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -67,6 +67,15 @@ class Judge:
                 unseen_examples=(),
             )
             self._templates.append((f.name, template, numeric, self._features[-1][2]))
+        self._names = profile.names
+        self._types = _core.ReportTypes(
+            FeatureReport,
+            Contributor,
+            [t[1] for t in self._templates],
+            [t[3] for t in self._templates],
+            [t[2] for t in self._templates],
+            _BY_LEVEL,
+        )
         self._evaluator = _core.Evaluator(
             specs,
             {
@@ -78,61 +87,25 @@ class Judge:
         )
 
     def evaluate(self, window: Any, span: float, now: float) -> dict[str, Any]:
-        """The core's arrays for a report (see ``_core.Evaluator.evaluate``)."""
-        result: dict[str, Any] = self._evaluator.evaluate(window, span, now)
+        """The core's arrays for a report (see ``_core.Evaluator.evaluate``), with its FeatureReports under "reports"."""
+        result: dict[str, Any] = self._evaluator.evaluate(window, span, now, self._types)
         return result
 
-    def feature_reports(
-        self, arrays: dict[str, Any], unseen: Callable[[int], tuple[Any, ...]]
-    ) -> dict[str, FeatureReport]:
-        """One FeatureReport per feature from ``evaluate``'s arrays; ``unseen(i)`` gives feature i's examples.
+    def feature_reports(self, arrays: dict[str, Any], unseen: dict[int, tuple[Any, ...]]) -> dict[str, FeatureReport]:
+        """The FeatureReports of ``evaluate``, with their reason text and ``unseen`` examples (by feature index).
 
-        The hot loop of every scrape: values come from ``tolist()`` columns and
-        each report starts from its feature's template of constant fields.
+        The core built every report object from its feature's template (the
+        hot loop of a scrape); only the few features with a finding get text.
         """
-        columns = {k: v.tolist() for k, v in arrays.items() if isinstance(v, np.ndarray) and k != "levels"}
-        level, state, reasons = columns["level"], columns["state"], columns["reasons"]
-        ks, ks_p, rate, since = columns["ks"], columns["ks_pvalue"], columns["rate"], columns["seconds_since_value"]
-        lo, hi, top = columns["minimum"], columns["maximum"], columns["top"]
-        top_term, top_ref, top_cur = columns["top_term"], columns["top_reference"], columns["top_current"]
-        out: dict[str, FeatureReport] = {}
-        for i, (name, template, numeric, labels) in enumerate(self._templates):
-            n = columns["count"][i]
-            has_ks = ks[i] == ks[i]
-            contributors = []
-            for s, k in enumerate(top[i]):
-                if k >= 0:
-                    c = object.__new__(Contributor)
-                    c.__dict__.update(cell=labels[k], reference=top_ref[i][s], current=top_cur[i][s], psi=top_term[i][s])
-                    contributors.append(c)
-            d = template.copy()
-            d["status"] = _BY_LEVEL[level[i] + 1]
-            if reasons[i]:
-                d["reasons"] = self._reasons(i, reasons[i], state[i], arrays, since[i])
-            d["rows"] = columns["rows"][i]
-            d["count"] = n
-            d["psi"] = columns["psi"][i]
-            d["psi_noise_floor"] = columns["psi_floor"][i]
-            d["js_distance"] = columns["js"][i]
-            d["missing_rate"] = columns["missing_rate"][i]
-            d["absent"] = columns["absent"][i]
-            d["invalid"] = columns["invalid"][i]
-            d["top_contributors"] = tuple(contributors)
-            d["seconds_since_value"] = None if since[i] != since[i] else since[i]
-            d["stuck"] = columns["stuck"][i]
-            if numeric:
-                d["out_of_range_rate"] = rate[i]
-                if has_ks:
-                    d["ks"], d["ks_bound"], d["ks_pvalue"], d["ks_method"] = ks[i], columns["ks_bound"][i], ks_p[i], "binned"
-                if n:
-                    d["minimum"], d["maximum"] = lo[i], hi[i]
-            else:
-                d["unseen_rate"] = rate[i]
-                d["unseen_examples"] = unseen(i)
-            report = object.__new__(FeatureReport)
-            object.__setattr__(report, "__dict__", d)
-            out[name] = report
-        return out
+        reports: list[FeatureReport] = arrays["reports"]
+        flags = arrays["reasons"]
+        for i in np.flatnonzero(flags).tolist():
+            since = float(arrays["seconds_since_value"][i])
+            reports[i].__dict__["reasons"] = self._reasons(i, int(flags[i]), int(arrays["state"][i]), arrays, since)
+        for i, examples in unseen.items():
+            if not self._templates[i][2]:  # categorical
+                reports[i].__dict__["unseen_examples"] = examples
+        return dict(zip(self._names, reports))
 
     def _reasons(self, i: int, flags: int, state: int, arrays: dict[str, Any], since: float) -> tuple[str, ...]:
         """The text of feature i's reason flags, most specific first (a stuck feature also "drifts")."""
@@ -195,19 +168,20 @@ def latency_report(
 
 
 def overall_status(
-    features: dict[str, FeatureReport], schema: SchemaReport, latency: LatencyReport, min_count: int
+    features: dict[str, FeatureReport], levels: np.ndarray, schema: SchemaReport, latency: LatencyReport, min_count: int
 ) -> tuple[Status, tuple[str, ...]]:
-    """The worst of features, schema and latency, and every reason behind a warn or alert."""
-    judged = [f.status.level for f in features.values() if f.status is not Status.INSUFFICIENT_DATA]
-    worst = max(judged + [schema.status.level, latency.status.level])
+    """The worst of features (``levels``: evaluate's, -1 not judged), schema and latency, and every reason behind a warn or alert."""
+    judged = bool((levels >= 0).any())
+    worst = max(int(levels.max(initial=-1)), schema.status.level, latency.status.level)
     if worst == 0 and not judged and latency.count < min_count:
         status = Status.INSUFFICIENT_DATA
     else:
         status = status_of(worst)
     reasons: list[str] = []
-    for f in features.values():
-        if f.status is Status.WARN or f.status is Status.ALERT:
-            reasons += [f"{f.name}: {r}" for r in f.reasons]
+    if (levels > 0).any():
+        for f in features.values():
+            if f.status is Status.WARN or f.status is Status.ALERT:
+                reasons += [f"{f.name}: {r}" for r in f.reasons]
     if schema.missing:
         reasons.append(f"schema: fields missing from traffic: {sorted(schema.missing)}")
     if schema.unexpected:

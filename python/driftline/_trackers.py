@@ -22,7 +22,7 @@ from ._columns import as_category
 from .drift import psi
 from .policy import Policy
 from .profile import CategoricalFeature, NumericFeature, Profile
-from .report import FeatureReport, SchemaReport, Status
+from .report import SchemaReport, Status
 from .sketch import QuantileSketch
 from .window import Window
 
@@ -137,11 +137,13 @@ class Trackers:
         }
 
     def schema_report(
-        self, profile: Profile, policy: Policy, features: dict[str, FeatureReport], span: float, now: float
+        self, profile: Profile, policy: Policy, rows: np.ndarray, absent: np.ndarray, span: float, now: float
     ) -> SchemaReport:
-        missing = {
-            name: f.absent / f.rows for name, f in features.items() if f.rows and f.absent / f.rows >= policy.absent_rate
-        }
+        """Missing fields (absent from at least ``policy.absent_rate`` of each feature's ``rows``), unexpected ones, renames."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = absent / rows
+        names = profile.names
+        missing = {names[i]: float(rate[i]) for i in np.flatnonzero((rows > 0) & (rate >= policy.absent_rate)).tolist()}
         with self._lock:
             trackers = list(self.fields.items())
         unexpected: dict[str, int] = {}

@@ -212,10 +212,10 @@ class Monitor:
         now = self._now()
         arrays = self._judge.evaluate(self._core, span, now)
         unseen = self._trackers.unseen_snapshot(span, now)
-        features = self._judge.feature_reports(arrays, lambda i: unseen.get(i, ()))
-        schema = self._trackers.schema_report(self.profile, self._policy, features, span, now)
+        features = self._judge.feature_reports(arrays, unseen)
+        schema = self._trackers.schema_report(self.profile, self._policy, arrays["rows"], arrays["absent"], span, now)
         latency = latency_report(self._latency, self._policy, self._bucket, span, now, self._judge.judged_span)
-        status, reasons = overall_status(features, schema, latency, self._policy.min_count)
+        status, reasons = overall_status(features, arrays["level"], schema, latency, self._policy.min_count)
         return Report(
             status=status,
             time=now,
