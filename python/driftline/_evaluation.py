@@ -28,6 +28,38 @@ def status_of(level: int) -> Status:
     return _BY_LEVEL[level + 1]
 
 
+@dataclasses.dataclass(frozen=True)
+class _FeatureText:
+    """What a feature's report says that never changes: its cell labels, reference rates and report template."""
+
+    numeric: bool
+    labels: list[str]
+    reference_missing: float
+    reference_rate: float  # out of range (numeric) or "other" (categorical)
+    template: dict[str, Any]  # every FeatureReport field; the core overwrites the per-report ones
+
+    @staticmethod
+    def of(f: Union[NumericFeature, CategoricalFeature]) -> "_FeatureText":
+        cells = f.cells()
+        numeric = isinstance(f, NumericFeature)
+        ref_n = float(cells.sum())
+        part = cells[0] + cells[-1] if numeric else cells[-2]
+        rate = float(part / ref_n) if ref_n else 0.0
+        missing = f.missing / f.total if f.total else 0.0
+        template: dict[str, Any] = {field.name: None for field in dataclasses.fields(FeatureReport)}
+        template.update(
+            name=f.name,
+            kind=f.kind,
+            reasons=(),
+            reference_count=int(ref_n),
+            reference_missing_rate=missing,
+            reference_out_of_range_rate=rate if numeric else None,
+            reference_other_rate=None if numeric else rate,
+            unseen_examples=(),
+        )
+        return _FeatureText(numeric, f.labels(), missing, rate, template)
+
+
 class Judge:
     """Judges a Monitor's FeatureWindow against its profile under a policy.
 
@@ -42,42 +74,18 @@ class Judge:
         self.policy = policy
         self.judged_span = judged_span
         self.stale_after = policy.stale_after if policy.stale_after is not None else 5 * bucket
-        specs = []
-        self._templates: list[tuple[str, dict[str, Any], bool, list[str]]] = []
-        self._features: list[tuple[Union[NumericFeature, CategoricalFeature], bool, list[str], int, float, float, float]] = []
-        for f in profile:
-            cells = f.cells()
-            numeric = isinstance(f, NumericFeature)
-            specs.append((not numeric, bool(f.constant), cells, float(f.missing), float(f.total)))
-            ref_n = float(cells.sum())
-            part = cells[0] + cells[-1] if numeric else cells[-2]
-            ref_rate = float(part / ref_n) if ref_n else 0.0
-            ref_missing = f.missing / f.total if f.total else 0.0
-            self._features.append((f, numeric, f.labels(), int(ref_n), ref_n, ref_missing, ref_rate))
-            # Every field of the feature's report; the per-report ones are overwritten.
-            template: dict[str, Any] = {field.name: None for field in dataclasses.fields(FeatureReport)}
-            template.update(
-                name=f.name,
-                kind=f.kind,
-                reasons=(),
-                reference_count=int(ref_n),
-                reference_missing_rate=ref_missing,
-                reference_out_of_range_rate=ref_rate if numeric else None,
-                reference_other_rate=None if numeric else ref_rate,
-                unseen_examples=(),
-            )
-            self._templates.append((f.name, template, numeric, self._features[-1][2]))
         self._names = profile.names
+        self._features = [_FeatureText.of(f) for f in profile]
         self._types = _core.ReportTypes(
             FeatureReport,
             Contributor,
-            [t[1] for t in self._templates],
-            [t[3] for t in self._templates],
-            [t[2] for t in self._templates],
+            [t.template for t in self._features],
+            [t.labels for t in self._features],
+            [t.numeric for t in self._features],
             _BY_LEVEL,
         )
         self._evaluator = _core.Evaluator(
-            specs,
+            [(not isinstance(f, NumericFeature), bool(f.constant), f.cells(), float(f.missing), float(f.total)) for f in profile],
             {
                 **{k: float(getattr(policy, k)) for k in _THRESHOLDS},
                 "min_count": policy.min_count,
@@ -103,14 +111,15 @@ class Judge:
             since = float(arrays["seconds_since_value"][i])
             reports[i].__dict__["reasons"] = self._reasons(i, int(flags[i]), int(arrays["state"][i]), arrays, since)
         for i, examples in unseen.items():
-            if not self._templates[i][2]:  # categorical
+            if not self._features[i].numeric:
                 reports[i].__dict__["unseen_examples"] = examples
         return dict(zip(self._names, reports))
 
     def _reasons(self, i: int, flags: int, state: int, arrays: dict[str, Any], since: float) -> tuple[str, ...]:
         """The text of feature i's reason flags, most specific first (a stuck feature also "drifts")."""
         policy, span = self.policy, self.judged_span
-        _, numeric, _, _, _, ref_missing, ref_rate = self._features[i]
+        feature = self._features[i]
+        numeric, ref_missing, ref_rate = feature.numeric, feature.reference_missing, feature.reference_rate
         out = []
         if flags & _core.REASON_STUCK:
             out.append(f"stuck: every value {span} is the same")
