@@ -43,7 +43,7 @@ JudgementPolicy policy_from(const py::dict& d) {
 }
 
 // features: (categorical, constant, cells, missing, total) per feature.
-std::unique_ptr<Evaluator> make_evaluator(const py::list& features, const py::dict& policy) {
+std::vector<ReferenceFeature> references_from(const py::list& features) {
   std::vector<ReferenceFeature> refs;
   refs.reserve(features.size());
   for (py::handle item : features) {
@@ -58,7 +58,21 @@ std::unique_ptr<Evaluator> make_evaluator(const py::list& features, const py::di
     r.total = spec[4].cast<double>();
     refs.push_back(std::move(r));
   }
-  return std::make_unique<Evaluator>(std::move(refs), policy_from(policy));
+  return refs;
+}
+
+std::unique_ptr<Evaluator> make_evaluator(const py::list& features, const py::dict& policy) {
+  return std::make_unique<Evaluator>(references_from(features), policy_from(policy));
+}
+
+// references: per season slot None (falls back to the overall reference) or features as for the constructor.
+void set_seasons(Evaluator& e, std::size_t slots, double slot_seconds, double offset, std::int64_t phase,
+                 const py::list& references) {
+  std::vector<std::vector<ReferenceFeature>> refs;
+  for (py::handle r : references) {
+    refs.push_back(r.is_none() ? std::vector<ReferenceFeature>{} : references_from(r.cast<py::list>()));
+  }
+  e.set_seasons(slots, slot_seconds, offset, phase, std::move(refs));
 }
 
 template <typename V, typename Get>
@@ -89,11 +103,14 @@ struct ReportTypes {
   std::vector<std::vector<py::object>> labels;
   std::vector<bool> numeric;
   std::vector<py::object> statuses;  // insufficient data, ok, warn, alert
+  std::vector<py::object> season_names;  // per season slot, for FeatureReport.reference
 };
 
 ReportTypes make_report_types(py::object feature_report, py::object contributor, const py::list& templates,
-                              const py::list& labels, const std::vector<bool>& numeric, const py::tuple& statuses) {
-  ReportTypes r{std::move(feature_report), std::move(contributor), {}, {}, numeric, {}};
+                              const py::list& labels, const std::vector<bool>& numeric, const py::tuple& statuses,
+                              const py::list& season_names) {
+  ReportTypes r{std::move(feature_report), std::move(contributor), {}, {}, numeric, {}, {}};
+  for (py::handle n : season_names) r.season_names.push_back(py::reinterpret_borrow<py::object>(n));
   if (py::len(templates) != numeric.size() || py::len(labels) != numeric.size()) {
     throw py::value_error("templates, labels and kinds must have one entry per feature");
   }
@@ -165,6 +182,9 @@ py::list reports_of(const ReportTypes& types, const std::vector<FeatureVerdict>&
       set_float(p, "seconds_since_value", v.seconds_since_value);
     }
     set_object(p, "stuck", v.stuck ? Py_True : Py_False);
+    if (v.season >= 0 && std::size_t(v.season) < types.season_names.size()) {
+      set_object(p, "reference", types.season_names[std::size_t(v.season)].ptr());
+    }
     if (types.numeric[i]) {
       set_float(p, "out_of_range_rate", v.rate);
       if (!std::isnan(v.ks)) {
@@ -229,6 +249,7 @@ py::dict evaluate(Evaluator& e, FeatureWindow& window, double span, double now, 
   out["maximum"] = column<double>(v, [](const FeatureVerdict& f) { return f.maximum; });
   out["seconds_since_value"] = column<double>(v, [](const FeatureVerdict& f) { return f.seconds_since_value; });
   out["stuck"] = column<bool>(v, [](const FeatureVerdict& f) { return f.stuck; });
+  out["season"] = column<std::int32_t>(v, [](const FeatureVerdict& f) { return f.season; });
   py::array_t<std::int32_t> top({py::ssize_t(v.size()), py::ssize_t(3)});
   std::int32_t* t = top.mutable_data();
   for (const FeatureVerdict& f : v) {
@@ -252,11 +273,14 @@ py::dict evaluate(Evaluator& e, FeatureWindow& window, double span, double now, 
 void register_evaluator(py::module_& m) {
   py::class_<ReportTypes>(m, "ReportTypes", "The classes and constant fields a report's objects are built from.")
       .def(py::init(&make_report_types), py::arg("feature_report"), py::arg("contributor"), py::arg("templates"),
-           py::arg("labels"), py::arg("numeric"), py::arg("statuses"));
+           py::arg("labels"), py::arg("numeric"), py::arg("statuses"), py::arg("season_names") = py::list());
   py::class_<Evaluator>(m, "Evaluator", "A Monitor's judgement: reference tables built once, a report in one call.")
       .def(py::init(&make_evaluator), py::arg("features"), py::arg("policy"))
       .def("evaluate", &evaluate, py::arg("window"), py::arg("span"), py::arg("now"), py::arg("types") = nullptr,
            "The report's arrays (and, given types, its FeatureReport objects under \"reports\").")
+      .def("set_seasons", &set_seasons, py::arg("slots"), py::arg("slot_seconds"), py::arg("offset"), py::arg("phase"),
+           py::arg("references"))
+      .def("season_of", &Evaluator::season_of, py::arg("t"))
       .def_property_readonly("features", &Evaluator::features);
   m.attr("REASON_STUCK") = std::uint32_t(kReasonStuck);
   m.attr("REASON_DRIFT") = std::uint32_t(kReasonDrift);

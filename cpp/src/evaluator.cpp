@@ -54,10 +54,16 @@ Evaluator::Evaluator(std::vector<ReferenceFeature> features, const JudgementPoli
   if (!(policy.noise_alpha > 0.0 && policy.noise_alpha < 1.0)) {
     throw std::invalid_argument("noise_alpha must be in (0, 1)");
   }
-  tables_.reserve(features.size());
+  sets_.resize(1);
+  sets_[0] = make_tables(std::move(features));
+}
+
+std::vector<Evaluator::Table> Evaluator::make_tables(std::vector<ReferenceFeature> features) const {
+  std::vector<Table> tables;
+  tables.reserve(features.size());
   for (std::size_t f = 0; f < features.size(); ++f) {
     ReferenceFeature& r = features[f];
-    if (r.cells.size() < 3 || (r.categorical && r.cells.size() < 3)) {
+    if (r.cells.size() < 3) {
       throw std::invalid_argument("feature " + std::to_string(f) + " needs underflow, bins and overflow cells");
     }
     Table t;
@@ -79,10 +85,55 @@ Evaluator::Evaluator(std::vector<ReferenceFeature> features, const JudgementPoli
     t.missing_rate = r.total > 0.0 ? r.missing / r.total : 0.0;
     const double part = t.categorical ? r.cells[t.other] : r.cells.front() + r.cells.back();
     t.rate = t.n > 0.0 ? part / t.n : 0.0;
-    t.floor_constant = chi2_isf(policy.noise_alpha, double(std::max<std::size_t>(t.mass_cells, 2) - 1));
+    t.floor_constant = chi2_isf(policy_.noise_alpha, double(std::max<std::size_t>(t.mass_cells, 2) - 1));
     t.counts = std::move(r.cells);
-    tables_.push_back(std::move(t));
+    tables.push_back(std::move(t));
   }
+  return tables;
+}
+
+void Evaluator::set_seasons(std::size_t slots, double slot_seconds, double offset, std::int64_t phase,
+                            std::vector<std::vector<ReferenceFeature>> references) {
+  if (slots < 1 || references.size() != slots) throw std::invalid_argument("one reference (or none) per season slot");
+  if (!(slot_seconds > 0.0) || !std::isfinite(slot_seconds) || !std::isfinite(offset)) {
+    throw std::invalid_argument("season slots need a positive, finite length and a finite offset");
+  }
+  std::vector<std::vector<Table>> sets(1);
+  std::vector<std::int32_t> set_of(slots, 0);
+  for (std::size_t s = 0; s < slots; ++s) {
+    if (references[s].empty()) continue;  // too few reference rows: the overall reference judges
+    std::vector<Table> tables = make_tables(std::move(references[s]));
+    if (tables.size() != sets_[0].size()) throw std::invalid_argument("a season's reference has other features");
+    for (std::size_t f = 0; f < tables.size(); ++f) {
+      if (tables[f].cells != sets_[0][f].cells || tables[f].categorical != sets_[0][f].categorical) {
+        throw std::invalid_argument("a season's reference has other cells than the overall one");
+      }
+    }
+    set_of[s] = std::int32_t(sets.size());
+    sets.push_back(std::move(tables));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  sets.front() = std::move(sets_.front());
+  sets_ = std::move(sets);
+  season_set_ = std::move(set_of);
+  season_seconds_ = slot_seconds;
+  season_offset_ = offset;
+  season_phase_ = phase;
+  cached_window_ = 0;  // verdicts depend on the references
+}
+
+int Evaluator::season_of(double t) const noexcept {
+  if (season_set_.empty() || std::isnan(t)) return -1;
+  const auto n = std::int64_t(season_set_.size());
+  // As driftline.seasons: the whole second of t decides (slot edges are whole seconds).
+  const double k = std::floor((std::floor(t) + season_offset_) / season_seconds_);
+  if (!(std::fabs(k) < 9.0e15)) return -1;  // no exact hour for such a time
+  return int((((std::int64_t(k) + season_phase_) % n) + n) % n);
+}
+
+std::size_t Evaluator::set_for(double t) const noexcept {
+  const int season = season_of(t);
+  return season < 0 ? 0 : std::size_t(season_set_[std::size_t(season)]);
 }
 
 double Evaluator::excess_level(double observed, double reference, double n, double reference_n, double warn,
@@ -139,14 +190,15 @@ Evaluator::BucketVerdict Evaluator::judge_bucket(const Table& t, const std::uint
 Evaluation Evaluator::evaluate(FeatureWindow& window, double span, double now) {
   if (std::isnan(now)) throw std::invalid_argument("clock reading must not be NaN");
   if (!(span >= 0.0)) throw std::invalid_argument("span must be a non-negative number of seconds");
+  std::lock_guard<std::mutex> lock(mutex_);  // the cache and the reference sets
   const FeatureBlock& prototype = window.ring().prototype();
-  const std::size_t features = tables_.size();
+  const std::size_t features = sets_[0].size();
   if (prototype.features() != features) {
     throw std::invalid_argument("the window has " + std::to_string(prototype.features()) +
                                 " features, the reference " + std::to_string(features));
   }
   for (std::size_t f = 0; f < features; ++f) {
-    if (slots_of(prototype, f) != tables_[f].cells + 1) {
+    if (slots_of(prototype, f) != sets_[0][f].cells + 1) {
       throw std::invalid_argument("feature " + std::to_string(f) + " has other bins in the window than in the reference");
     }
   }
@@ -155,7 +207,6 @@ Evaluation Evaluator::evaluate(FeatureWindow& window, double span, double now) {
   const std::size_t cells = prototype.counts().size();
   const std::vector<double> last_seen = window.last_seen();
 
-  std::lock_guard<std::mutex> lock(mutex_);
   if (cached_window_ != window.identity() || cache_.size() != std::size_t(ring_size)) {
     cache_.assign(std::size_t(ring_size), CachedBucket{});
     cached_window_ = window.identity();
@@ -168,11 +219,13 @@ Evaluation Evaluator::evaluate(FeatureWindow& window, double span, double now) {
   std::uint64_t span_rows = 0;
   std::vector<std::pair<std::int64_t, std::uint64_t>> completed;  // (slot id, rows), oldest first
   std::vector<std::pair<std::int64_t, FeatureBlock>> changed;
+  std::int64_t newest = window.ring().head();  // the span's newest slot (the head when it selects none)
   Evaluation out;
   window.ring().visit(now, [&](std::int64_t k, const FeatureBlock& block) {
     const double start = double(k) * width;
     const double end = start + width;  // as Python's `starts + bucket`
     if (end > now - span) {
+      newest = k;
       span_rows += block.rows();
       const std::vector<std::uint64_t>& c = block.counts();
       for (std::size_t i = 0; i < cells; ++i) span_counts[i] += c[i];
@@ -196,11 +249,16 @@ Evaluation Evaluator::evaluate(FeatureWindow& window, double span, double now) {
     entry.slot = k;
     entry.rows = block.rows();
     entry.verdicts.resize(features);
+    // Each bucket is judged against the reference of the season its start falls in.
+    const std::vector<Table>& tables = sets_[set_for(double(k) * width)];
     for (std::size_t f = 0; f < features; ++f) {
-      entry.verdicts[f] = judge_bucket(tables_[f], block.counts().data() + block.offset(f), block.rows(),
+      entry.verdicts[f] = judge_bucket(tables[f], block.counts().data() + block.offset(f), block.rows(),
                                        block.minimum()[f], block.maximum()[f]);
     }
   }
+  // The span's figures compare with the reference of its newest bucket's season.
+  const int span_season = season_of(double(newest) * width);
+  const std::vector<Table>& span_tables = sets_[set_for(double(newest) * width)];
 
   const std::size_t buckets = completed.size();
   out.rows = span_rows;
@@ -209,8 +267,9 @@ Evaluation Evaluator::evaluate(FeatureWindow& window, double span, double now) {
   std::vector<int> judged;
   std::vector<double> cur;
   for (std::size_t f = 0; f < features; ++f) {
-    const Table& t = tables_[f];
+    const Table& t = span_tables[f];
     FeatureVerdict& v = out.features[f];
+    v.season = span_season >= 0 && season_set_[std::size_t(span_season)] > 0 ? span_season : -1;
     // --- per completed bucket: levels, then hysteresis
     judged.clear();
     const BucketVerdict* latest = nullptr;

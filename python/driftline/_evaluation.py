@@ -56,6 +56,7 @@ class _FeatureText:
             reference_out_of_range_rate=rate if numeric else None,
             reference_other_rate=None if numeric else rate,
             unseen_examples=(),
+            reference="overall",
         )
         return _FeatureText(numeric, f.labels(), missing, rate, template)
 
@@ -76,6 +77,7 @@ class Judge:
         self.stale_after = policy.stale_after if policy.stale_after is not None else 5 * bucket
         self._names = profile.names
         self._features = [_FeatureText.of(f) for f in profile]
+        seasonality = profile.seasonality
         self._types = _core.ReportTypes(
             FeatureReport,
             Contributor,
@@ -83,6 +85,7 @@ class Judge:
             [t.labels for t in self._features],
             [t.numeric for t in self._features],
             _BY_LEVEL,
+            [seasonality.name(k) for k in range(seasonality.slots)] if seasonality is not None else [],
         )
         self._evaluator = _core.Evaluator(
             [(not isinstance(f, NumericFeature), bool(f.constant), f.cells(), float(f.missing), float(f.total)) for f in profile],
@@ -93,6 +96,10 @@ class Judge:
                 "stale_after": float(self.stale_after),
             },
         )
+        if seasonality is not None:
+            self._evaluator.set_seasons(
+                seasonality.slots, 3600.0, seasonality.utc_offset, seasonality.phase, _season_references(profile)
+            )
 
     def evaluate(self, window: Any, span: float, now: float) -> dict[str, Any]:
         """The core's arrays for a report (see ``_core.Evaluator.evaluate``), with its FeatureReports under "reports"."""
@@ -142,6 +149,27 @@ class Judge:
         elif flags & _core.REASON_STALE:
             out.append(f"stale: no value for {since:.0f} s (limit {self.stale_after:g} s)")
         return tuple(out)
+
+
+def _season_references(profile: Profile) -> list[Any]:
+    """Per season slot, the evaluator's reference features, or None where too few reference rows fall back to the overall one."""
+    seasonality = profile.seasonality
+    assert seasonality is not None
+    rows = profile.season_rows()
+    out: list[Any] = []
+    for k in range(seasonality.slots):
+        if rows[k] < seasonality.min_rows:
+            out.append(None)
+            continue
+        features = []
+        for f in profile:
+            counts = profile.season_counts(k, f.name)
+            features.append(
+                (not isinstance(f, NumericFeature), bool(f.constant), counts[:-1].astype(np.float64),
+                 float(counts[-1]), float(counts.sum()))
+            )
+        out.append(features)
+    return out
 
 
 def latency_report(

@@ -137,9 +137,14 @@ class Trackers:
         }
 
     def schema_report(
-        self, profile: Profile, policy: Policy, rows: np.ndarray, absent: np.ndarray, span: float, now: float
+        self, profile: Profile, policy: Policy, rows: np.ndarray, absent: np.ndarray, span: float, now: float,
+        season: Optional[int] = None,
     ) -> SchemaReport:
-        """Missing fields (absent from at least ``policy.absent_rate`` of each feature's ``rows``), unexpected ones, renames."""
+        """Missing fields (absent from at least ``policy.absent_rate`` of each feature's ``rows``), unexpected ones, renames.
+
+        A rename is matched against the reference of ``season`` (a seasonal
+        profile's slot of the report's newest bucket) when given, else the overall one.
+        """
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = absent / rows
         names = profile.names
@@ -157,7 +162,7 @@ class Trackers:
         renames = []
         for name in missing:
             feature = profile[name]
-            ref = feature.cells()
+            ref = profile.season_counts(season, name)[:-1].astype(np.float64) if season is not None else feature.cells()
             best: Optional[tuple[float, str]] = None
             for other, (sketch, tracker) in live.items():
                 cur = tracker.cells_like(feature, sketch)

@@ -52,10 +52,20 @@ INCIDENTS = (
 CLEAN_UNTIL = 6 * HOUR  # no incident before this: any alert here is a false alarm
 
 
+def _daily_cycle(t: float) -> float:
+    """Where the day is, in [-1, 1]: the evening peak of a consumer service at +1, early morning at -1."""
+    return math.sin(2 * math.pi * ((t % (24 * HOUR)) / (24 * HOUR) - 0.375))
+
+
 def _traffic(rng: np.random.Generator, n: int, t0: float, t1: float) -> dict[str, Any]:
-    """n requests spread over [t0, t1) seconds of the day, with the incidents active then."""
+    """n requests spread over [t0, t1) seconds of the day, with the daily cycle and the incidents active then.
+
+    The cycle is ordinary traffic, not an incident: in the evening users are
+    younger and on mobile more (device mix moves by 15 points, age by 4 years).
+    """
     mid = (t0 + t1) / 2
-    age = np.clip(rng.normal(40, 12, n), 18, 90)
+    cycle = _daily_cycle(mid)
+    age = np.clip(rng.normal(40 - 4 * cycle, 12, n), 18, 90)
     income = rng.lognormal(10.5, 0.5, n)
     drift = INCIDENTS[0]
     if drift.start <= mid < drift.end:
@@ -80,7 +90,7 @@ def _traffic(rng: np.random.Generator, n: int, t0: float, t1: float) -> dict[str
         "session_length": session,
         "items": items,
         "discount": discount,
-        "device": rng.choice(DEVICES, n, p=[0.6, 0.3, 0.1]),
+        "device": rng.choice(DEVICES, n, p=[0.6 + 0.15 * cycle, 0.3 - 0.15 * cycle, 0.1]),
         "plan": plan,
         "country": rng.choice(COUNTRIES, n, p=COUNTRY_P),
         "score": score,
@@ -147,9 +157,14 @@ def run_demo(
     say = echo or (lambda s: None)
     rng = np.random.default_rng(seed)
     wall0 = time.perf_counter()
-    training = _traffic(rng, 200_000, -HOUR, -HOUR / 2)  # clean data, before the day starts
-    profile = Profile.from_data(training)
-    say(f"reference profile: {profile} from {len(training['age']):,} training rows")
+    # Clean training data: the week before the day, hour by hour, with its daily
+    # cycle; the profile keeps a reference per hour of the day (seasonal), so the
+    # cycle is not mistaken for drift.
+    chunks = [_traffic(rng, 1_200, -7 * 24 * HOUR + h * HOUR, -7 * 24 * HOUR + (h + 1) * HOUR) for h in range(7 * 24)]
+    training = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    timestamps = np.concatenate([-7 * 24 * HOUR + h * HOUR + rng.uniform(0, HOUR, 1_200) for h in range(7 * 24)])
+    profile = Profile.from_data(training, timestamps=timestamps, seasonality="hour-of-day")
+    say(f"reference profile: {profile} from {len(training['age']):,} training rows, one reference per hour of the day")
     now = [0.0]
     policy = Policy(latency_p99_warn=0.25, latency_p99_alert=0.5)
     monitor = Monitor(profile, window=HOUR, bucket=60.0, policy=policy, clock=lambda: now[0])

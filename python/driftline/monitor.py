@@ -213,7 +213,11 @@ class Monitor:
         arrays = self._judge.evaluate(self._core, span, now)
         unseen = self._trackers.unseen_snapshot(span, now)
         features = self._judge.feature_reports(arrays, unseen)
-        schema = self._trackers.schema_report(self.profile, self._policy, arrays["rows"], arrays["absent"], span, now)
+        seasons = arrays["season"]
+        season = int(seasons[0]) if len(seasons) and seasons[0] >= 0 else None  # the same slot for every feature
+        schema = self._trackers.schema_report(
+            self.profile, self._policy, arrays["rows"], arrays["absent"], span, now, season
+        )
         latency = latency_report(self._latency, self._policy, self._bucket, span, now, self._judge.judged_span)
         status, reasons = overall_status(features, arrays["level"], schema, latency, self._policy.min_count)
         return Report(

@@ -10,12 +10,16 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
+import numpy.typing as npt
+
 import numpy as np
 
 from . import _binary, _core
 from ._columns import as_list, is_categorical_column, named_columns
 from .axis import Edges, reference_edges
+from ._convert import numeric_vector
 from .histogram import Histogram
+from .seasons import Seasonality
 from .sketch import QuantileSketch
 
 __all__ = ["NumericFeature", "CategoricalFeature", "Profile"]
@@ -241,6 +245,7 @@ class Profile:
         # decoded with it needs those bytes or their hash.
         self._encoded: Optional[tuple[int, bytes, bytes]] = None
         self._version = 0  # bumped by merge(), the one way a Profile changes
+        self._seasons: Optional[_Seasons] = None
 
     @classmethod
     def from_data(
@@ -252,6 +257,10 @@ class Profile:
         *,
         names: Optional[Sequence[str]] = None,
         like: Optional["Profile"] = None,
+        timestamps: Optional[npt.ArrayLike] = None,
+        seasonality: Optional[str] = None,
+        utc_offset: float = 0.0,
+        min_season_rows: int = 500,
     ) -> "Profile":
         """Profiles every column of ``data``.
 
@@ -264,6 +273,15 @@ class Profile:
         ``max_categories`` most frequent categories plus "other". ``like=``
         reuses another profile's edges, categories and kinds for the columns it
         has (so the two can be merged).
+
+        Seasonal profiles: with ``seasonality="hour-of-day"`` (24 slots) or
+        ``"hour-of-week"`` (168) and ``timestamps`` (one per row, seconds since
+        the epoch, UTC; ``utc_offset`` seconds move them to local time), the
+        profile also keeps, on the same edges and categories, the reference of
+        each season slot. A Monitor judges each bucket against the reference of
+        the slot its start falls in; slots with fewer than ``min_season_rows``
+        reference rows fall back to the overall reference. See
+        :class:`driftline.seasons.Seasonality`.
         """
         bins = operator.index(bins)
         max_categories = operator.index(max_categories)
@@ -291,7 +309,56 @@ class Profile:
                     raise ValueError(f"feature {name!r} is not numeric: {e}") from e
                 edges = template.edges if isinstance(template, NumericFeature) else None
                 features.append(_numeric_feature(name, values, bins, edges))
-        return cls(features)
+        profile = cls(features)
+        if seasonality is None:
+            if timestamps is not None:
+                raise ValueError("timestamps are only used with seasonality= ('hour-of-day' or 'hour-of-week')")
+            return profile
+        season = Seasonality(seasonality, utc_offset, min_season_rows)
+        if timestamps is None:
+            raise ValueError("a seasonal profile needs timestamps=, one per row")
+        rows = len(columns[0][1]) if columns else 0
+        slots = season.slot_of(numeric_vector(timestamps, "timestamps"))
+        if np.ndim(slots) != 1 or len(slots) != rows:
+            raise ValueError(f"timestamps must hold one timestamp per row ({rows}), got {np.size(slots)}")
+        order = np.argsort(slots, kind="stable")
+        bounds = np.searchsorted(slots[order], np.arange(season.slots + 1))
+        counts = np.zeros((season.slots, profile._slot_cells()), dtype=np.uint64)
+        for k in range(season.slots):
+            taken = order[bounds[k] : bounds[k + 1]]
+            if taken.size:
+                piece = cls.from_data({n: _take(c, taken) for n, c in columns}, categorical, bins, max_categories,
+                                      like=profile)
+                counts[k] = np.concatenate([f.histogram.slot_counts() for f in piece])
+        profile._seasons = _Seasons(season, counts, tuple(len(f.edges) + 2 for f in profile))
+        return profile
+
+    def _slot_cells(self) -> int:
+        """Cells of all features' histograms together (bins + 3 each: flows and NaN included)."""
+        return sum(len(f.edges) + 2 for f in self)
+
+    # -- seasons ---------------------------------------------------------------
+    @property
+    def seasonality(self) -> Optional[Seasonality]:
+        """How this profile splits time into season slots, or None for a profile without seasons."""
+        return self._seasons.seasonality if self._seasons is not None else None
+
+    def season_rows(self) -> np.ndarray:
+        """Reference rows per season slot (ValueError for a profile without seasons)."""
+        return self._require_seasons().rows()
+
+    def season_counts(self, slot: int, name: str) -> np.ndarray:
+        """Feature ``name``'s reference counts in ``slot``: ``[underflow, bins..., overflow, NaN]``."""
+        seasons = self._require_seasons()
+        names = self.names
+        i = names.index(name)
+        start = sum(len(f.edges) + 2 for f in list(self)[:i])
+        return seasons.counts[operator.index(slot), start : start + len(self[name].edges) + 2].copy()
+
+    def _require_seasons(self) -> "_Seasons":
+        if self._seasons is None:
+            raise ValueError("this profile has no seasons (build it with seasonality= and timestamps=)")
+        return self._seasons
 
     # -- access ----------------------------------------------------------------
     @property
@@ -319,8 +386,8 @@ class Profile:
 
     # -- merging ---------------------------------------------------------------
     def compatible(self, other: "Profile") -> bool:
-        """Same features, kinds, edges and categories (so counts can be added)."""
-        if self.names != other.names:
+        """Same features, kinds, edges, categories and seasonality (so counts can be added)."""
+        if self.names != other.names or self.seasonality != other.seasonality:
             return False
         for a, b in zip(self, other):
             if type(a) is not type(b):
@@ -341,6 +408,10 @@ class Profile:
                 "Profile.from_data(piece, like=first_profile)"
             )
         self._version += 1
+        if self._seasons is not None and other._seasons is not None:
+            self._seasons = _Seasons(
+                self._seasons.seasonality, self._seasons.counts + other._seasons.counts, self._seasons.widths
+            )
         for a, b in zip(self, other):
             a.histogram.merge(b.histogram)
             if isinstance(a, NumericFeature):
@@ -369,15 +440,24 @@ class Profile:
                 assert isinstance(b, NumericFeature)
                 if a.sketch != b.sketch or a.mean != b.mean or a.m2 != b.m2:
                     return False
+        if self._seasons is not None and other._seasons is not None:
+            return bool(np.array_equal(self._seasons.counts, other._seasons.counts))
         return True
 
     __hash__ = None  # type: ignore[assignment]
 
     # -- bytes and files -------------------------------------------------------
-    # Payload (object type 6): uint32 F, uint32 reserved (zero); per feature:
-    # name (uint32 size + UTF-8), uint8 kind (1 numeric, 2 categorical), then
-    # numeric: histogram blob, sketch blob, mean, m2 (f64);
+    # Payload (object type 6), version 1: uint32 F, uint32 reserved (zero); per
+    # feature: name (uint32 size + UTF-8), uint8 kind (1 numeric, 2
+    # categorical), then numeric: histogram blob, sketch blob, mean, m2 (f64);
     # categorical: uint32 K, K tagged categories, histogram blob.
+    # Version 2 (written only for seasonal profiles, so a profile without
+    # seasons keeps its version-1 bytes and fingerprint): the same, then uint8
+    # seasonality (1 hour-of-day, 2 hour-of-week), f64 utc_offset, uint64
+    # min_rows, uint32 slots S (24 or 168), then per slot, per feature, its
+    # bins + 3 counts (uint64: underflow, bins, overflow, NaN). Decoding checks
+    # that every feature's counts in a slot add up to the same row count.
+    # Readers accept versions 1 and 2.
     def _encoding(self) -> tuple[bytes, bytes]:
         """(to_bytes(), its SHA-256 digest), computed once while the counts stay as they are."""
         stamp = self._version
@@ -408,7 +488,10 @@ class Profile:
                 for c in f.categories:
                     w.category(c)
                 w.blob(f.histogram.to_bytes())
-        return w.seal(_binary.PROFILE)
+        if self._seasons is None:
+            return w.seal(_binary.PROFILE, 1)
+        self._seasons.write(w)
+        return w.seal(_binary.PROFILE, 2)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Profile":
@@ -444,8 +527,11 @@ class Profile:
                 features.append(CategoricalFeature(name, cats, hist))
             else:
                 raise _core.DecodeError(f"cannot decode: unknown feature kind {kind}")
+        profile: Profile = _binary.decoded("profile", cls, features)
+        if r.version >= 2:
+            profile._seasons = _Seasons.read(r, [len(f.edges) + 2 for f in features])
         r.end("profile payload")
-        return _binary.decoded("profile", cls, features)
+        return profile
 
     @property
     def fingerprint(self) -> str:
@@ -470,3 +556,61 @@ class Profile:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Profile.from_bytes, (self.to_bytes(),))
+
+
+def _take(column: Any, rows: np.ndarray) -> Any:
+    """The given rows of a column (a numpy array, a pandas Series or any sequence)."""
+    if hasattr(column, "iloc"):
+        return column.iloc[rows]
+    if isinstance(column, np.ndarray):
+        return column[rows]
+    values = np.empty(len(column), dtype=object)
+    values[:] = list(column)
+    return values[rows]
+
+
+_SEASON_CODES = {"hour-of-day": 1, "hour-of-week": 2}
+
+
+@dataclass(frozen=True)
+class _Seasons:
+    """A seasonal profile's per-slot reference: ``counts[slot]`` holds every feature's histogram cells in a row."""
+
+    seasonality: Seasonality
+    counts: np.ndarray  # uint64, slots x sum(widths)
+    widths: tuple[int, ...]  # per feature: bins + 3 (underflow, bins, overflow, NaN)
+
+    def rows(self) -> np.ndarray:
+        """Reference rows per slot (every feature's cells add up to them)."""
+        return np.asarray(self.counts[:, : self.widths[0]].sum(axis=1), dtype=np.uint64)
+
+    def write(self, w: _binary.Writer) -> None:
+        s = self.seasonality
+        w.u8(_SEASON_CODES[s.kind])
+        w.f64(s.utc_offset)
+        w.u64(s.min_rows)
+        w.u32(s.slots)
+        w.raw(np.ascontiguousarray(self.counts, dtype="<u8").tobytes())
+
+    @staticmethod
+    def read(r: _binary.Reader, widths: list[int]) -> "_Seasons":
+        code = r.u8("seasonality")
+        kinds = {v: k for k, v in _SEASON_CODES.items()}
+        if code not in kinds:
+            raise _core.DecodeError(f"cannot decode: unknown seasonality {code}")
+        offset, min_rows = r.finite("utc offset"), r.u64("min rows")
+        seasonality: Seasonality = _binary.decoded("seasonality", Seasonality, kinds[code], offset, min_rows)
+        slots = r.u32("season slots")
+        if slots != seasonality.slots:
+            raise _core.DecodeError(f"cannot decode: {slots} season slots for {seasonality.kind}")
+        width = sum(widths)
+        counts = np.frombuffer(r.raw(8 * slots * width, "season counts"), dtype="<u8").reshape(slots, width)
+        counts = counts.astype(np.uint64)
+        # Row counts stay below 2^53 (so the integer sums below cannot wrap), and every
+        # feature of a slot must count the same rows.
+        if np.any(counts.astype(np.float64).sum(axis=1) >= 2.0**53):
+            raise _core.DecodeError("cannot decode: season counts are too large")
+        sums = np.add.reduceat(counts, np.cumsum([0] + widths[:-1]), axis=1)
+        if np.any(sums != sums[:, :1]):
+            raise _core.DecodeError("cannot decode: a season's features disagree about its row count")
+        return _Seasons(seasonality, counts, tuple(widths))

@@ -82,7 +82,11 @@ class FeatureReport:
     reference cells; the ``*_adjusted`` p-values are set when compare was asked
     for a multiple-testing correction. ``psi_noise_floor`` is the PSI that
     samples of these sizes from the reference itself exceed with probability
-    ``Policy.noise_alpha``.
+    ``Policy.noise_alpha``. ``reference`` names the reference the span's
+    figures were computed against: "overall", or for a seasonal profile the
+    season slot of the span's newest bucket ("hour-of-day 14"); each bucket's
+    verdict used its own slot's reference (slots with too few reference rows
+    fall back to "overall").
     """
 
     name: str
@@ -116,6 +120,7 @@ class FeatureReport:
     chi2_pvalue: Optional[float] = None
     ks_pvalue_adjusted: Optional[float] = None
     chi2_pvalue_adjusted: Optional[float] = None
+    reference: str = "overall"
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ struct FeatureVerdict {
   double minimum, maximum;                             // +inf / -inf without a value
   double seconds_since_value;                          // NaN: never seen with a value
   bool stuck = false;
+  int season = -1;  // the season slot whose reference the span's figures used; -1: the overall one
   // Up to three cells with the largest positive PSI terms, largest first (-1: none).
   std::int32_t top[3] = {-1, -1, -1};
   double top_term[3], top_reference[3], top_current[3];
@@ -92,7 +93,19 @@ class Evaluator {
   // non-finite reference counts, or a policy with min_count or consecutive 0.
   Evaluator(std::vector<ReferenceFeature> features, const JudgementPolicy& policy);
 
-  std::size_t features() const noexcept { return tables_.size(); }
+  std::size_t features() const noexcept { return sets_[0].size(); }
+
+  // Seasonal references: `slots` season slots of `slot_seconds` each (24 of
+  // 3600 s for the hour of day, 168 for the hour of week); time t falls in
+  // slot (floor((t + offset) / slot_seconds) + phase) mod slots. references[s]
+  // holds slot s's features (the overall reference's cells) or is empty: that
+  // slot falls back to the overall reference. Each completed bucket is then
+  // judged against the reference of the slot its start falls in, and the
+  // span's figures against that of the span's newest bucket. Clears the cache.
+  void set_seasons(std::size_t slots, double slot_seconds, double offset, std::int64_t phase,
+                   std::vector<std::vector<ReferenceFeature>> references);
+  // The season slot of time t, or -1 without seasons.
+  int season_of(double t) const noexcept;
 
   // The verdict at clock reading `now` over the last `span` seconds (buckets
   // whose end lies after now - span). Status uses every completed bucket of
@@ -125,13 +138,19 @@ class Evaluator {
     std::vector<BucketVerdict> verdicts;      // per feature
   };
 
+  std::vector<Table> make_tables(std::vector<ReferenceFeature> features) const;
+  std::size_t set_for(double t) const noexcept;  // index into sets_ for a bucket starting at t
+
   BucketVerdict judge_bucket(const Table& t, const std::uint64_t* slot_counts, std::uint64_t rows, double minimum,
                              double maximum) const;
   double excess_level(double observed, double reference, double n, double reference_n, double warn,
                       double alert) const;
 
-  std::vector<Table> tables_;
   JudgementPolicy policy_;
+  std::vector<std::vector<Table>> sets_;  // [0]: the overall reference; then one per season with its own
+  std::vector<std::int32_t> season_set_;  // per season slot: its index in sets_ (0: falls back); empty: none
+  double season_seconds_ = 3600.0, season_offset_ = 0.0;
+  std::int64_t season_phase_ = 0;
   std::mutex mutex_;  // guards the cache
   std::uint64_t cached_window_ = 0;
   std::vector<CachedBucket> cache_;  // by ring position

@@ -65,8 +65,12 @@ inline constexpr std::uint8_t kMagic[4] = {'D', 'R', 'F', 'L'};
 // The version this build writes (and the newest it reads) for each type.
 //   FeatureWindow 2: axes once per window, counts as varints with zero runs.
 //   Monitor 2: the profile referenced by fingerprint (or embedded), see monitor codec.
+//   Profile 2: seasonal profiles (version 1 is still written for the others).
 inline std::uint16_t current_version(std::uint16_t type) {
-  return type == std::uint16_t(ObjectType::feature_window) || type == std::uint16_t(ObjectType::monitor) ? 2 : 1;
+  return type == std::uint16_t(ObjectType::feature_window) || type == std::uint16_t(ObjectType::monitor) ||
+                 type == std::uint16_t(ObjectType::profile)
+             ? 2
+             : 1;
 }
 inline constexpr std::size_t kHeaderSize = 16;
 inline constexpr std::size_t kChecksumSize = 4;
