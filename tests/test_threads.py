@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -58,3 +59,46 @@ def test_threads_recording_and_merging_concurrently() -> None:
 
     run_threads(8, writer)
     assert shared.total == 4 * 20_000 + 4 * 50 * 1000
+
+
+def test_reports_while_other_threads_observe_merge_and_encode() -> None:
+    """The evaluator's cache and the report objects under concurrent writers, readers and merges."""
+    rng = np.random.default_rng(3)
+    profile = dl.Profile.from_data({"x": rng.normal(size=5000), "c": rng.choice(["a", "b", "c"], 5000)})
+    t = [1000.0]
+    m = dl.Monitor(profile, window=600, bucket=60, clock=lambda: t[0])
+    other = dl.Monitor(profile, window=600, bucket=60, clock=lambda: t[0])
+    other.observe({"x": rng.normal(size=500), "c": rng.choice(["a", "b"], 500)})
+    errors: list[BaseException] = []
+    rows_per_writer = 200
+
+    def guarded(fn: Any) -> Any:
+        def run() -> None:
+            try:
+                fn()
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+        return run
+
+    def writer() -> None:
+        for i in range(rows_per_writer):
+            m.observe({"x": float(i % 7), "c": "a", "renamed": float(i)})
+
+    def reader() -> None:
+        for _ in range(100):
+            r = m.report()
+            assert r.features["x"].rows <= r.rows
+
+    def merger() -> None:
+        for _ in range(20):
+            m.merge(other)
+            dl.Monitor.from_bytes(m.to_bytes(), profile=profile, clock=lambda: t[0]).report()
+
+    threads = [threading.Thread(target=guarded(f)) for f in (writer, writer, reader, reader, merger)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    assert m.rows == 2 * rows_per_writer + 20 * 500
+    assert m.report().schema.unexpected == {"renamed": 2 * rows_per_writer}
