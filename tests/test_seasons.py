@@ -248,3 +248,38 @@ def test_every_truncation_and_bit_flip_of_a_seasonal_profile_raises() -> None:
     profile = dl.Profile.from_data({"x": rng.normal(size=300), "c": rng.choice(["a", "b"], 300)}, bins=2,
                                    timestamps=t, seasonality="hour-of-day", min_season_rows=5)
     assert_every_truncation_and_bit_flip_fails(profile.to_bytes(), dl.Profile.from_bytes, dl.DecodeError)
+
+
+def test_compare_with_timestamps_judges_a_batch_against_its_hours(profiles: dict[str, dl.Profile]) -> None:
+    profile = profiles["seasonal"]
+    rng = np.random.default_rng(11)
+    evening = START + 19 * HOUR + rng.uniform(0, HOUR, 20_000)  # the cycle's peak hour
+    batch = traffic(rng, evening)
+    seasonal = dl.compare(profile, batch, timestamps=evening)
+    assert seasonal.status == "ok" and {f.reference for f in seasonal.features.values()} == {"season mixture"}
+    assert dl.compare(profile, batch).status in ("warn", "alert")  # against the overall reference the hour drifts
+    # A batch inside one hour is judged against exactly that hour's reference.
+    cells = profile.season_counts(19, "color")
+    current = np.array([0, *(np.sum(batch["color"] == c) for c in profile["color"].categories), 0, 0], dtype=float)
+    f = seasonal.features["color"]
+    assert f.psi == pytest.approx(dl.psi(cells[:-1].astype(float), current), rel=1e-12)
+    assert f.reference_count == int(cells[:-1].sum())
+    assert f.chi2_pvalue == pytest.approx(dl.chi2(cells[:-1].astype(float), current).pvalue, rel=1e-12)
+    # Across two hours: the mixture weighted by the batch's rows in each, at the mixture's effective size.
+    night = START + 3 * HOUR + rng.uniform(0, HOUR, 5_000)
+    both = np.concatenate([evening, night])
+    mixed_batch = {k: np.concatenate([v, traffic(rng, night)[k]]) for k, v in batch.items()}
+    report = dl.compare(profile, mixed_batch, timestamps=both)
+    a, b = profile.season_counts(19, "basket").astype(float), profile.season_counts(3, "basket").astype(float)
+    w = np.array([evening.size, night.size]) / both.size
+    size = 1 / (w[0] ** 2 / a.sum() + w[1] ** 2 / b.sum())
+    expected = (w[0] * a / a.sum() + w[1] * b / b.sum()) * size
+    edges = profile["basket"].edges
+    v = mixed_batch["basket"]
+    cur = np.concatenate([[np.sum(v < edges[0])], np.histogram(v[(v >= edges[0]) & (v < edges[-1])], edges)[0], [np.sum(v >= edges[-1])]])
+    assert report.features["basket"].psi == pytest.approx(dl.psi(expected[:-1], cur.astype(float)), rel=1e-12)
+    assert report.features["basket"].reference_count == int(expected[:-1].sum())
+    with pytest.raises(ValueError, match="seasonal reference"):
+        dl.compare(profiles["static"], batch, timestamps=evening)
+    with pytest.raises(ValueError, match="one timestamp per current row"):
+        dl.compare(profile, batch, timestamps=evening[:10])

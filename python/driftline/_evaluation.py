@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -39,26 +39,34 @@ class _FeatureText:
     template: dict[str, Any]  # every FeatureReport field; the core overwrites the per-report ones
 
     @staticmethod
-    def of(f: Union[NumericFeature, CategoricalFeature]) -> "_FeatureText":
-        cells = f.cells()
+    def of(
+        f: Union[NumericFeature, CategoricalFeature],
+        cells: Optional[np.ndarray] = None,
+        missing: Optional[float] = None,
+        total: Optional[float] = None,
+    ) -> "_FeatureText":
+        """From the feature's reference, or from the reference ``cells``, ``missing`` and ``total`` given."""
+        cells = f.cells() if cells is None else cells
+        missing_count = f.missing if missing is None else missing
+        rows = f.total if total is None else total
         numeric = isinstance(f, NumericFeature)
         ref_n = float(cells.sum())
         part = cells[0] + cells[-1] if numeric else cells[-2]
         rate = float(part / ref_n) if ref_n else 0.0
-        missing = f.missing / f.total if f.total else 0.0
+        missing_rate = missing_count / rows if rows else 0.0
         template: dict[str, Any] = {field.name: None for field in dataclasses.fields(FeatureReport)}
         template.update(
             name=f.name,
             kind=f.kind,
             reasons=(),
             reference_count=int(ref_n),
-            reference_missing_rate=missing,
+            reference_missing_rate=missing_rate,
             reference_out_of_range_rate=rate if numeric else None,
             reference_other_rate=None if numeric else rate,
             unseen_examples=(),
             reference="overall",
         )
-        return _FeatureText(numeric, f.labels(), missing, rate, template)
+        return _FeatureText(numeric, f.labels(), missing_rate, rate, template)
 
 
 class Judge:
@@ -100,6 +108,25 @@ class Judge:
             self._evaluator.set_seasons(
                 seasonality.slots, 3600.0, seasonality.utc_offset, seasonality.phase, _season_references(profile)
             )
+
+    def judge_against(self, profile: Profile, features: list[Any], name: str) -> None:
+        """Judges every bucket and span against one other reference (as the evaluator's features), named ``name``.
+
+        The reports' reference figures (count, missing and flow rates) are that reference's too.
+        """
+        self._evaluator.set_seasons(1, 3600.0, 0.0, 0, [features])
+        self._features = [
+            _FeatureText.of(f, cells, missing, total) for f, (_, _, cells, missing, total) in zip(profile, features)
+        ]
+        self._types = _core.ReportTypes(
+            FeatureReport,
+            Contributor,
+            [t.template for t in self._features],
+            [t.labels for t in self._features],
+            [t.numeric for t in self._features],
+            _BY_LEVEL,
+            [name],
+        )
 
     def evaluate(self, window: Any, span: float, now: float) -> dict[str, Any]:
         """The core's arrays for a report (see ``_core.Evaluator.evaluate``), with its FeatureReports under "reports"."""

@@ -7,8 +7,10 @@ import math
 from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from ._columns import named_columns
+from ._convert import numeric_vector
 from .drift import chi2, ks
 from .monitor import Monitor
 from .policy import Policy
@@ -35,6 +37,7 @@ def compare(
     max_categories: int = 50,
     names: Optional[Sequence[str]] = None,
     correction: Optional[str] = None,
+    timestamps: Optional[npt.ArrayLike] = None,
 ) -> Report:
     """What drifted between ``reference`` and ``current``, judged on the whole batch.
 
@@ -65,6 +68,13 @@ def compare(
 
     Sample sizes are in every feature report (``count``, ``reference_count``);
     ``Report.source`` is ``"compare"``.
+
+    Seasonal profiles: with a seasonal ``reference`` Profile and ``timestamps``
+    (one per current row), the batch is judged against the mixture of the
+    season slots' references weighted by the batch's rows in each slot (thin
+    slots count as the overall reference), with the mixture's effective size
+    ``1 / sum(w_s^2 / n_s)`` for the noise floor; ``FeatureReport.reference``
+    is then ``"season mixture"``.
     """
     if correction is not None and correction not in CORRECTIONS:
         raise ValueError(f"correction must be None or one of {CORRECTIONS}, got {correction!r}")
@@ -86,7 +96,14 @@ def compare(
         policy=dataclasses.replace(policy, consecutive=1),
         clock=lambda: _BUCKET,
     )
-    monitor._judge.judged_span = "in the current data"
+    judge = monitor._judge
+    judge.judged_span = "in the current data"
+    reference_cells = [f.cells() for f in profile]
+    if timestamps is not None:
+        rows = len(next(iter(columns.values()))) if columns else 0
+        mixture = season_mixture(profile, timestamps, rows)
+        judge.judge_against(profile, mixture, "season mixture")
+        reference_cells = [cells for _, _, cells, _, _ in mixture]
     monitor.observe(columns, t=0.0)
     monitor_report = monitor.report()
     current_cells = monitor._span_cells(2 * _BUCKET, _BUCKET)
@@ -94,7 +111,7 @@ def compare(
     features: dict[str, FeatureReport] = {}
     for i, feature in enumerate(profile):
         r = monitor_report.features[feature.name]
-        extra: dict[str, Any] = {"chi2_pvalue": _chi2_pvalue(feature.cells(), current_cells[i])}
+        extra: dict[str, Any] = {"chi2_pvalue": _chi2_pvalue(reference_cells[i], current_cells[i])}
         if isinstance(feature, NumericFeature):
             extra.update(_ks_fields(r, raw_reference.get(feature.name), columns.get(feature.name)))
         features[feature.name] = dataclasses.replace(r, **extra)
@@ -113,6 +130,42 @@ def compare(
         source="compare",
         pvalue_correction=correction,
     )
+
+
+def season_mixture(profile: Profile, timestamps: npt.ArrayLike, rows: int) -> list[tuple[bool, bool, np.ndarray, float, float]]:
+    """Per feature, the reference a batch with these timestamps should look like under a seasonal profile.
+
+    The mixture of the slots' reference proportions weighted by the batch's rows
+    in each slot (slots below the profile's ``min_rows`` contribute the overall
+    reference), scaled to the effective reference size ``1 / sum(w_s^2 / n_s)``
+    (the size whose sampling noise equals the mixture's), as the evaluator's
+    (categorical, constant, cells, missing, total).
+    """
+    seasonality = profile.seasonality
+    if seasonality is None:
+        raise ValueError("timestamps= needs a seasonal reference profile (Profile.from_data(..., seasonality=...))")
+    slots = np.asarray(seasonality.slot_of(numeric_vector(timestamps, "timestamps")))
+    if slots.ndim != 1 or slots.size != rows:
+        raise ValueError(f"timestamps must hold one timestamp per current row ({rows}), got {slots.size}")
+    if rows == 0:
+        raise ValueError("a seasonal comparison needs at least one current row")
+    weights = np.bincount(slots, minlength=seasonality.slots) / rows
+    season_rows = profile.season_rows().astype(np.float64)
+    thin = season_rows < seasonality.min_rows
+    out = []
+    for f in profile:
+        overall = np.asarray(f.histogram.slot_counts(), dtype=np.float64)  # cells and NaN
+        shares = np.zeros_like(overall)
+        inverse_size = 0.0
+        for k in np.flatnonzero(weights).tolist():
+            counts = overall if thin[k] else profile.season_counts(k, f.name).astype(np.float64)
+            size = counts.sum()
+            shares += weights[k] * counts / size
+            inverse_size += weights[k] ** 2 / size
+        total = 1.0 / inverse_size
+        mixed = shares * total
+        out.append((not isinstance(f, NumericFeature), bool(f.constant), mixed[:-1], float(mixed[-1]), float(total)))
+    return out
 
 
 def adjust_pvalues(pvalues: Sequence[float], method: str) -> np.ndarray:
