@@ -86,14 +86,8 @@ class Judge:
         self._names = profile.names
         self._features = [_FeatureText.of(f) for f in profile]
         seasonality = profile.seasonality
-        self._types = _core.ReportTypes(
-            FeatureReport,
-            Contributor,
-            [t.template for t in self._features],
-            [t.labels for t in self._features],
-            [t.numeric for t in self._features],
-            _BY_LEVEL,
-            [seasonality.name(k) for k in range(seasonality.slots)] if seasonality is not None else [],
+        self._types = self._report_types(
+            [seasonality.name(k) for k in range(seasonality.slots)] if seasonality is not None else []
         )
         self._evaluator = _core.Evaluator(
             [(not isinstance(f, NumericFeature), bool(f.constant), f.cells(), float(f.missing), float(f.total)) for f in profile],
@@ -118,14 +112,18 @@ class Judge:
         self._features = [
             _FeatureText.of(f, cells, missing, total) for f, (_, _, cells, missing, total) in zip(profile, features)
         ]
-        self._types = _core.ReportTypes(
+        self._types = self._report_types([name])
+
+    def _report_types(self, season_names: list[str]) -> Any:
+        """What the core builds this judge's FeatureReports from (see _core.ReportTypes)."""
+        return _core.ReportTypes(
             FeatureReport,
             Contributor,
             [t.template for t in self._features],
             [t.labels for t in self._features],
             [t.numeric for t in self._features],
             _BY_LEVEL,
-            [name],
+            season_names,
         )
 
     def evaluate(self, window: Any, span: float, now: float) -> dict[str, Any]:
