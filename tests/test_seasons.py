@@ -283,3 +283,18 @@ def test_compare_with_timestamps_judges_a_batch_against_its_hours(profiles: dict
         dl.compare(profiles["static"], batch, timestamps=evening)
     with pytest.raises(ValueError, match="one timestamp per current row"):
         dl.compare(profile, batch, timestamps=evening[:10])
+
+
+def test_the_seasonal_profile_golden_file_decodes() -> None:
+    """tests/golden/profile_v2_seasonal.bin (make_golden.py 2): Profile format version 2."""
+    from pathlib import Path
+
+    blob = (Path(__file__).parent / "golden" / "profile_v2_seasonal.bin").read_bytes()
+    assert blob[4:6] == b"\x02\x00"
+    profile = dl.Profile.from_bytes(blob)
+    assert profile.seasonality == Seasonality("hour-of-day", 3600.0, 5)
+    rows = profile.season_rows()
+    assert rows.sum() == 30 and list(np.flatnonzero(rows)) == [1, 2, 3] and list(rows[1:4]) == [10, 10, 10]
+    # Local hour 2 is UTC 01:00-02:00: rows 10..19, whose c is b, a, a, b, a, a, b, a, a, b.
+    assert profile["c"].categories == ("a", "b") and profile.season_counts(2, "c")[1:3].tolist() == [6, 4]
+    assert profile.to_bytes() == blob

@@ -61,8 +61,18 @@ def write_monitor() -> None:
     (HERE / "monitor_v1.bin").write_bytes(monitor.to_bytes())
 
 
+def golden_seasonal_profile() -> dl.Profile:
+    """A seasonal profile (Profile format version 2): 30 rows over 3 hours of 2023-11-14, UTC+1."""
+    t = [1_699_920_000.0 + 360.0 * i for i in range(30)]
+    return dl.Profile.from_data(
+        {"x": [float(i % 7) for i in range(30)], "c": ["a", "b", "a"] * 10},
+        bins=2, timestamps=t, seasonality="hour-of-day", utc_offset=3600.0, min_season_rows=5,
+    )
+
+
 def write_version_2() -> None:
-    """Monitor state version 2 (the profile by fingerprint, and embedded) and FeatureWindow version 2."""
+    """Monitor state version 2 (the profile by fingerprint, and embedded), FeatureWindow and seasonal Profile version 2."""
+    (HERE / "profile_v2_seasonal.bin").write_bytes(golden_seasonal_profile().to_bytes())
     monitor = golden_monitor()
     (HERE / "monitor_v2.bin").write_bytes(monitor.to_bytes())
     (HERE / "monitor_v2_embedded.bin").write_bytes(monitor.to_bytes(embed_profile=True))
