@@ -15,4 +15,5 @@ PYBIND11_MODULE(_core, m) {
   driftline::bindings::register_envelope(m);
   driftline::bindings::register_categories(m);
   driftline::bindings::register_evaluator(m);
+  driftline::bindings::register_timer(m);
 }

@@ -17,5 +17,6 @@ void register_row_encoder(pybind11::module_& m);
 void register_envelope(pybind11::module_& m);
 void register_categories(pybind11::module_& m);
 void register_evaluator(pybind11::module_& m);
+void register_timer(pybind11::module_& m);
 
 }  // namespace driftline::bindings

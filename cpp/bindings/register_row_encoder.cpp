@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "batch_times.hpp"
+#include "clock.hpp"
 #include "common.hpp"
 #include "convert.hpp"
 #include "driftline/feature_window.hpp"
@@ -65,7 +66,55 @@ double encode_value(std::size_t f, PyObject* value, PyObject* codes, double othe
   return PyFloat_AsDouble(code);  // codes are Python ints written by the encoder's owner
 }
 
+// One row of doubles laid out for FeatureWindow::observe (one column of
+// stride 0 per feature), on the stack up to kInline features. Each call has
+// its own: converting a value can run Python code (__float__, __hash__) and
+// let another thread observe through the same encoder meanwhile.
+class RowScratch {
+ public:
+  explicit RowScratch(std::size_t features) {
+    if (features > kInline) {
+      heap_values_.resize(features);
+      heap_columns_.resize(features);
+      heap_strides_.resize(features);
+      values_ = heap_values_.data();
+      columns_ = heap_columns_.data();
+      strides_ = heap_strides_.data();
+    }
+    for (std::size_t f = 0; f < features; ++f) {
+      columns_[f] = values_ + f;
+      strides_[f] = 0;
+    }
+  }
+  RowScratch(const RowScratch&) = delete;
+  RowScratch& operator=(const RowScratch&) = delete;
+
+  double& operator[](std::size_t f) noexcept { return values_[f]; }
+  FeatureRows rows() const noexcept { return {columns_, strides_}; }
+
+ private:
+  static constexpr std::size_t kInline = 64;
+  double inline_values_[kInline];
+  const double* inline_columns_[kInline];
+  std::ptrdiff_t inline_strides_[kInline];
+  std::vector<double> heap_values_;
+  std::vector<const double*> heap_columns_;
+  std::vector<std::ptrdiff_t> heap_strides_;
+  double* values_ = inline_values_;
+  const double** columns_ = inline_columns_;
+  std::ptrdiff_t* strides_ = inline_strides_;
+};
+
+// Whether observe() reads a mapping whose first value is `v` as one row:
+// plain scalars here; anything else (numpy scalars, arrays, lists) is left to
+// the Python layer's general rule.
+bool plain_scalar(PyObject* v) {
+  return v == Py_None || PyFloat_CheckExact(v) || PyLong_Check(v) || PyUnicode_CheckExact(v) || PyBytes_CheckExact(v);
+}
+
 // Maps fields of Python rows to the FeatureWindow's features, by name.
+// Thread safety: as the FeatureWindow's; the encoder's own tables are only
+// changed by track(), under the GIL.
 class RowEncoder {
  public:
   // names: one str per feature; codes: per feature None (numeric) or a dict
@@ -84,10 +133,6 @@ class RowEncoder {
         if (!py::isinstance<py::int_>(item.second)) throw py::type_error("category codes must be ints");
       }
     }
-    row_.assign(names_.size(), 0.0);
-    columns_.resize(names_.size());
-    for (std::size_t f = 0; f < names_.size(); ++f) columns_[f] = &row_[f];
-    strides_.assign(names_.size(), 0);
   }
 
   std::size_t features() const noexcept { return names_.size(); }
@@ -107,22 +152,29 @@ class RowEncoder {
   py::tuple observe(FeatureWindow& window, const py::dict& row, double t, double now) {
     check(window);
     std::vector<py::object> unseen;
-    std::size_t matched = 0;
-    for (std::size_t f = 0; f < names_.size(); ++f) {
-      PyObject* value = PyDict_GetItemWithError(row.ptr(), names_[f].ptr());
-      if (value == nullptr) {
-        if (PyErr_Occurred()) throw py::error_already_set();
-        row_[f] = kAbsent;
-        continue;
-      }
-      ++matched;
-      row_[f] = encode_value(f, value, codes_[f].ptr(), other_[f], &unseen, 0);
+    const std::size_t matched = count_row(window, row.ptr(), t, now, &unseen);
+    return py::make_tuple(matched, unseen_pairs(unseen), unexpected_of(row, matched, t, now));
+  }
+
+  // The per-request path, one call: unless `row` is not one row (its first
+  // value is not a plain scalar: returns NotImplemented, having read and
+  // counted nothing), reads the clock and counts the row at the clock's now.
+  // Returns None when nothing is left for Python (no unseen category, no
+  // unexpected field it did not count itself), else (now, unseen, rest) as
+  // observe() gives them.
+  py::object observe_now(FeatureWindow& window, const py::dict& row, const ClockReader& clock) {
+    check(window);
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    if (PyDict_Next(row.ptr(), &pos, &key, &value) && !plain_scalar(value)) {
+      return py::reinterpret_borrow<py::object>(Py_NotImplemented);
     }
-    window.observe(FeatureRows{columns_.data(), strides_.data()}, 1, t, now);
-    py::object rest = py::none();
-    const Py_ssize_t extra = PyDict_GET_SIZE(row.ptr()) - Py_ssize_t(matched);
-    if (extra > 0) rest = unexpected(row, extra, t, now);
-    return py::make_tuple(matched, unseen_pairs(unseen), rest);
+    const double now = clock.read();
+    std::vector<py::object> unseen;
+    const std::size_t matched = count_row(window, row.ptr(), now, now, &unseen);
+    py::object rest = unexpected_of(row, matched, now, now);
+    if (unseen.empty() && rest.is_none()) return py::none();
+    return py::make_tuple(now, unseen_pairs(unseen), rest);
   }
 
   // Observes a batch given as a dict of name -> column (n values each): numeric
@@ -162,6 +214,30 @@ class RowEncoder {
   }
 
  private:
+  // Encodes one row into its own scratch and counts it; returns the fields matched.
+  std::size_t count_row(FeatureWindow& window, PyObject* row, double t, double now, std::vector<py::object>* unseen) {
+    RowScratch scratch(names_.size());
+    std::size_t matched = 0;
+    for (std::size_t f = 0; f < names_.size(); ++f) {
+      PyObject* value = PyDict_GetItemWithError(row, names_[f].ptr());
+      if (value == nullptr) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        scratch[f] = kAbsent;
+        continue;
+      }
+      ++matched;
+      scratch[f] = encode_value(f, value, codes_[f].ptr(), other_[f], unseen, 0);
+    }
+    window.observe(scratch.rows(), 1, t, now);
+    return matched;
+  }
+
+  // The unexpected fields of a row that matched `matched` features (None when there are none).
+  py::object unexpected_of(const py::dict& row, std::size_t matched, double t, double now) {
+    const Py_ssize_t extra = PyDict_GET_SIZE(row.ptr()) - Py_ssize_t(matched);
+    return extra > 0 ? unexpected(row, extra, t, now) : py::none();
+  }
+
   // The row's fields the profile does not know: plain numbers of tracked
   // fields are recorded into their windows; the rest go back to Python.
   py::object unexpected(const py::dict& row, Py_ssize_t count, double t, double now) {
@@ -257,9 +333,6 @@ class RowEncoder {
   py::dict tracked_;  // unexpected field name -> (SketchWindow object, capsule of its pointer)
   std::vector<py::object> codes_;
   std::vector<double> other_;
-  std::vector<double> row_;
-  std::vector<const double*> columns_;
-  std::vector<std::ptrdiff_t> strides_;
 };
 
 }  // namespace
@@ -268,6 +341,7 @@ void register_row_encoder(py::module_& m) {
   py::class_<RowEncoder>(m, "RowEncoder", "Maps the fields of Python rows to a FeatureWindow's features.")
       .def(py::init<const std::vector<py::str>&, const std::vector<py::object>&>(), py::arg("names"), py::arg("codes"))
       .def("observe", &RowEncoder::observe, py::arg("window"), py::arg("row"), py::arg("t"), py::arg("now"))
+      .def("observe_now", &RowEncoder::observe_now, py::arg("window"), py::arg("row"), py::arg("clock"))
       .def("observe_columns", &RowEncoder::observe_columns, py::arg("window"), py::arg("columns"), py::arg("n"),
            py::arg("t"), py::arg("now"))
       .def("track", &RowEncoder::track, py::arg("name"), py::arg("window"))

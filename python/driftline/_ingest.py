@@ -53,10 +53,10 @@ class Ingest:
         self._index = {n: i for i, n in enumerate(self.names)}
         self._numeric_only = all(isinstance(f, NumericFeature) for f in features)
         codes = [f.codes if isinstance(f, CategoricalFeature) else None for f in features]
-        self._encoder = _core.RowEncoder(self.names, codes)
+        self.encoder = _core.RowEncoder(self.names, codes)
         self.core = core
         self._trackers = trackers
-        trackers.on_new_field(self._encoder.track)
+        trackers.on_new_field(self.encoder.track)
 
     def observe(self, data: Any, times: Union[float, np.ndarray], now: float) -> None:
         # Single rows below only ever see a float (times_of refused per-row times
@@ -103,7 +103,11 @@ class Ingest:
     def _observe_row(self, row: dict[Any, Any], t: float, now: float) -> None:
         # The encoder counts plain numbers of tracked unexpected fields itself;
         # the rest (new fields, text, None, numpy scalars) come back here.
-        matched, unseen, rest = self._encoder.observe(self.core, row, t, now)
+        matched, unseen, rest = self.encoder.observe(self.core, row, t, now)
+        self.track_leftovers(t, unseen, rest)
+
+    def track_leftovers(self, t: float, unseen: Any, rest: Any) -> None:
+        """Feeds the trackers what the encoder left of a counted row: unseen categories, unexpected fields."""
         if rest is not None:
             self._trackers.add_fields([(k, [v]) for k, v in rest], t)
         if unseen is not None:
@@ -116,7 +120,7 @@ class Ingest:
         if columns and not all(isinstance(k, str) for k in columns):
             raise TypeError("field names must be strings")
         n = len(next(iter(columns.values()))) if columns else 0
-        matched, unseen = self._encoder.observe_columns(self.core, columns, n, t, now)
+        matched, unseen = self.encoder.observe_columns(self.core, columns, n, t, now)
         if unseen is not None:
             self._trackers.note_unseen(unseen, t)
         if matched != len(columns):

@@ -23,7 +23,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="where to write the final report as JSON (default: driftline-demo-report.json in the current directory)",
     )
     demo.add_argument("--quiet", action="store_true", help="print only the summary, not the timeline")
+    _add_bench(sub)
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        from ._bench_command import run
+
+        return run(args, parser)
     if args.rate <= 0 or args.hours <= 0:
         parser.error("--rate and --hours must be positive")
     problem = _unwritable_output(args.out)
@@ -38,6 +43,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+
+
+def _add_bench(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    bench = sub.add_parser(
+        "bench",
+        help="measure what a Monitor costs on this machine and print a sizing table",
+        description="Measures observe, the latency timer, report, a Prometheus scrape, state encoding and memory "
+        "for one profile on this machine, then sizes a deployment at the given traffic.",
+    )
+    shape = bench.add_mutually_exclusive_group()
+    shape.add_argument("--profile", help="a saved Profile (Profile.save) to measure with")
+    shape.add_argument("--features", type=int, default=None, help="features of a synthetic profile (default 50)")
+    bench.add_argument("--categorical", type=int, default=None, help="of which categorical (default 5)")
+    bench.add_argument("--rate", type=float, default=100.0, help="requests per second on one host (default 100)")
+    bench.add_argument("--workers", type=int, default=1, help="worker processes per host (default 1)")
+    bench.add_argument("--window", type=float, default=3600.0, help="Monitor window in seconds (default 3600)")
+    bench.add_argument("--bucket", type=float, default=60.0, help="Monitor bucket in seconds (default 60)")
+    bench.add_argument("--scrape-interval", type=float, default=15.0, help="Prometheus scrape interval (default 15 s)")
+    bench.add_argument("--repeats", type=int, default=0, help="runs per figure (default 7, or 5 with --quick)")
+    bench.add_argument("--quick", action="store_true", help="fewer and shorter runs (under 30 s)")
+    bench.add_argument("--json", help="write every raw figure to this file")
+    bench.add_argument(
+        "--server",
+        action="store_true",
+        help='instead: the in-server benchmark (FastAPI under uvicorn on loopback; pip install "driftline[server-bench]")',
+    )
+    bench.add_argument("--rounds", type=int, default=6, help="--server: interleaved throughput rounds (default 6)")
 
 
 def _unwritable_output(path: str) -> Optional[str]:

@@ -8,10 +8,9 @@ the state's bytes in ``_monitor_codec``. This class wires them together.
 
 from __future__ import annotations
 
+import functools
 import math
-import time
-from contextlib import ContextDecorator
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -30,19 +29,19 @@ from .window import Window
 __all__ = ["Monitor"]
 
 
-class _Timer(ContextDecorator):
-    """``with monitor.time():`` or ``@monitor.time()``: observes the elapsed wall time as latency."""
+def _timed(timer: Any, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``@monitor.time()``: ``function`` timed per call, each call with a timer of its own.
 
-    def __init__(self, monitor: "Monitor") -> None:
-        self._monitor = monitor
-        self._start: list[float] = []  # a stack, so one timer object can be reused and nested
+    (Called by the core's LatencyTimer when used as a decorator.) A timer per
+    call keeps concurrent calls from many threads or tasks from mixing starts.
+    """
 
-    def __enter__(self) -> "_Timer":
-        self._start.append(time.perf_counter())
-        return self
+    @functools.wraps(function)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        with timer.fresh():
+            return function(*args, **kwargs)
 
-    def __exit__(self, *exc: Any) -> None:
-        self._monitor.observe_latency(time.perf_counter() - self._start.pop())
+    return timed
 
 
 class Monitor:
@@ -103,6 +102,7 @@ class Monitor:
         self._judge_instance: Optional[Judge] = None
         self._policy = policy if policy is not None else Policy()
         self._clock: Clock = check_clock(clock)
+        self._clock_reader = _core.Clock(self._clock)
         self._window_seconds = window
         self._bucket = bucket
         self._length = length
@@ -115,12 +115,15 @@ class Monitor:
             )
         self._core: Any = state[0]
         self._latency: Window[QuantileSketch] = state[1]
+        self._timer = _core.LatencyTimer(self._latency._core, self._clock_reader)
         self._ingest = Ingest(profile, self._core, self._trackers)
+        self._observe_now = self._ingest.encoder.observe_now
 
     def _install(self, core: Any, latency: Window[QuantileSketch]) -> None:
         """Replaces the numeric state with a decoded one of the same layout."""
         self._core = core
         self._latency = latency
+        self._timer = _core.LatencyTimer(latency._core, self._clock_reader)
         self._ingest.core = core
 
     @property
@@ -189,19 +192,33 @@ class Monitor:
         timestamp and for per-row timestamps that do not match the rows, before
         counting anything.
         """
+        if t is None and type(data) is dict:
+            # The per-request path: one core call reads the clock and counts the row.
+            left = self._observe_now(self._core, data, self._clock_reader)
+            if left is None:
+                return
+            if left is not NotImplemented:  # counted; unseen categories or unexpected fields to track
+                self._ingest.track_leftovers(*left)
+                return
         now = self._now()
         self._ingest.observe(data, times_of(data, t, now), now)
 
     def observe_latency(self, seconds: Union[float, npt.ArrayLike], t: Optional[float] = None) -> None:
         """Adds one latency (or an array of them), in seconds, at time ``t``."""
-        if np.ndim(seconds) == 0:
+        if isinstance(seconds, (float, int)) or np.ndim(seconds) == 0:
             self._latency.record(float(seconds), t)  # type: ignore[arg-type]
         else:
             self._latency.fill(seconds, t)
 
-    def time(self) -> _Timer:
-        """Times a block or a function as latency: ``with m.time(): ...`` or ``@m.time()``."""
-        return _Timer(self)
+    def time(self) -> _core.LatencyTimer:
+        """Times a block or a function as latency: ``with m.time(): ...`` or ``@m.time()``.
+
+        The block's duration on the monotonic clock is recorded at the Monitor
+        clock's time of exit, also when the block raises. Use one ``time()``
+        per block (the decorator does this per call): a timer object is not
+        meant to be shared between threads or tasks.
+        """
+        return self._timer.fresh()
 
     # -- reporting ---------------------------------------------------------------
     def report(self, last: Optional[float] = None) -> Report:

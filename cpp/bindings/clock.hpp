@@ -1,0 +1,52 @@
+// A Monitor's clock as the bindings read it: time.time read in C++, any other callable called.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace driftline::bindings {
+
+// Reads a clock (a callable returning seconds) the way the Python layer's
+// read_clock does: the reading as a float, ValueError for NaN. When the
+// callable is time.time itself, C++ reads the same clock (CLOCK_REALTIME via
+// std::chrono::system_clock) without a Python call: the per-request paths
+// (observe of a row, the latency timer) read it on every call.
+//
+// Thread safety: read() needs the GIL (it may call Python); the object is
+// immutable after construction.
+class ClockReader {
+ public:
+  explicit ClockReader(pybind11::object clock) : clock_(std::move(clock)) {
+    if (!PyCallable_Check(clock_.ptr())) throw pybind11::type_error("clock must be callable");
+    wall_ = clock_.is(pybind11::module_::import("time").attr("time"));
+  }
+
+  double read() const {
+    if (wall_) {
+      const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+      return double(std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count()) * 1e-9;
+    }
+    const pybind11::object reading = clock_();
+    const double now = PyFloat_AsDouble(reading.ptr());  // float() semantics: __float__, __index__
+    if (now == -1.0 && PyErr_Occurred()) throw pybind11::error_already_set();
+    if (std::isnan(now)) throw pybind11::value_error("the clock returned NaN");
+    return now;
+  }
+
+  bool wall() const noexcept { return wall_; }
+  const pybind11::object& callable() const noexcept { return clock_; }
+
+ private:
+  pybind11::object clock_;
+  bool wall_ = false;
+};
+
+// Seconds on the monotonic clock (time.perf_counter's clock), for durations.
+inline double monotonic_seconds() {
+  const auto since = std::chrono::steady_clock::now().time_since_epoch();
+  return double(std::chrono::duration_cast<std::chrono::nanoseconds>(since).count()) * 1e-9;
+}
+
+}  // namespace driftline::bindings

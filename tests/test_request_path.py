@@ -1,0 +1,190 @@
+"""The per-request path: one core call for a dict row at the clock's now, and the core's latency timer."""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+import driftline as dl
+
+
+class Clock:
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def profile() -> dl.Profile:
+    rng = np.random.default_rng(3)
+    return dl.Profile.from_data({"x": rng.normal(0, 1, 5000), "c": np.array(["a", "b"] * 2500, dtype=object)})
+
+
+def test_fast_path_counts_the_same_as_the_general_path() -> None:
+    p = profile()
+    clock = Clock(1000.0)
+    fast, general = dl.Monitor(p, clock=clock), dl.Monitor(p, clock=clock)
+    rows: list[dict[str, Any]] = [
+        {"x": 0.5, "c": "a"},
+        {"x": None, "c": "zzz"},  # missing and unseen
+        {"c": "b"},  # absent field
+        {"x": float("nan"), "c": "a", "extra": 3.0},  # NaN is missing; an unexpected field
+        {"x": 10**400, "c": 1},  # unreadable number, an unseen int category
+        {},
+    ]
+    for row in rows:
+        fast.observe(row)  # t is None: the one-call path
+        general.observe(row, t=1000.0)  # an explicit t takes the general path
+    a, b = fast.report(), general.report()
+    assert a.rows == b.rows == len(rows)
+    assert a.features == b.features
+    assert a.schema == b.schema
+    assert a.schema.unexpected == {"extra": 1}
+    assert a.features["c"].unseen_rate == pytest.approx(2 / 5)
+
+
+def test_a_row_whose_first_value_is_not_a_plain_scalar_goes_to_the_general_rule() -> None:
+    p = profile()
+    m = dl.Monitor(p, clock=Clock(50.0))
+    m.observe({"x": np.float64(0.25), "c": "a"})  # a numpy scalar: still one row
+    m.observe({"x": np.array([0.1, 0.2]), "c": np.array(["a", "b"], dtype=object)})  # columns: a batch of 2
+    assert m.rows == 3 and m.report().features["x"].count == 3
+
+
+def test_fast_path_reads_the_injected_clock_once_and_refuses_nan_before_counting() -> None:
+    p = profile()
+    readings = []
+
+    def clock() -> float:
+        readings.append(1)
+        return 500.0 if len(readings) < 3 else float("nan")
+
+    m = dl.Monitor(p, clock=clock)
+    m.observe({"x": 0.1, "c": "a"})
+    assert len(readings) == 1
+    m.observe({"x": 0.1, "c": "a"})
+    with pytest.raises(ValueError, match="NaN"):
+        m.observe({"x": 0.1, "c": "a"})
+    assert m.rows == 2
+
+
+def test_default_clock_is_read_in_the_core_as_time_time() -> None:
+    m = dl.Monitor(profile())
+    before = time.time()
+    m.observe({"x": 0.0, "c": "a"})
+    after = time.time()
+    start = float(m._core.snapshot(after)["starts"][-1])  # the row's bucket
+    assert start <= before + 1e-3 and after < start + m.bucket + 1e-3
+    assert dl._core.Clock(time.time).wall and not dl._core.Clock(lambda: 1.0).wall
+
+
+def test_timer_records_the_block_at_the_clock_time_of_exit_also_when_it_raises() -> None:
+    clock = Clock(1000.0)
+    m = dl.Monitor(profile(), window=600, bucket=60, clock=clock)
+    with m.time():
+        time.sleep(0.02)
+    with pytest.raises(KeyError):
+        with m.time():
+            raise KeyError("the block's error propagates")
+    assert m.report().latency.count == 2
+    assert 0.02 <= m.report().latency.max < 5.0
+    clock.t = 1000.0 + 600.0  # the window has moved past both
+    assert m.report().latency.count == 0
+
+
+def test_timer_nesting_reuse_and_misuse() -> None:
+    m = dl.Monitor(profile(), clock=Clock(10.0))
+    t = m.time()
+    with t:
+        with t:
+            assert t.depth == 2
+    assert t.depth == 0
+    with pytest.raises(ValueError, match="exited more often"):
+        t.__exit__(None, None, None)
+    with pytest.raises(ValueError, match="nested at most"):
+        for _ in range(17):
+            t.__enter__()
+    assert m.report().latency.count == 2
+    with pytest.raises(TypeError):
+        dl._core.LatencyTimer(object(), dl._core.Clock(time.time))
+
+
+def test_timer_with_a_nan_clock_raises_and_records_nothing() -> None:
+    clock = Clock(10.0)
+    m = dl.Monitor(profile(), clock=clock)
+    t = m.time()
+    t.__enter__()
+    clock.t = math.nan
+    with pytest.raises(ValueError, match="NaN"):
+        t.__exit__(None, None, None)
+    assert t.depth == 1  # the start stays: nothing was recorded
+    clock.t = 10.0
+    t.__exit__(None, None, None)
+    assert m.report().latency.count == 1
+
+
+def test_decorated_function_keeps_its_metadata_and_times_each_call_on_its_own() -> None:
+    m = dl.Monitor(profile(), clock=Clock(10.0))
+
+    @m.time()
+    def handler(v: float) -> float:
+        """Handles."""
+        time.sleep(v)
+        return v
+
+    assert handler.__name__ == "handler" and handler.__doc__ == "Handles." and handler.__wrapped__(0) == 0
+    threads = [threading.Thread(target=handler, args=(0.05 * (i % 2),)) for i in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    lat = m.report().latency
+    # Four calls slept ~0 s and four ~50 ms: with a shared start they would mix.
+    assert lat.count == 8 and lat.p50 < 0.04 and 0.05 <= lat.max < 5.0
+
+
+class SlowNumber:
+    """A value whose conversion runs Python code and lets other threads in."""
+
+    def __init__(self, x: float) -> None:
+        self.x = x
+
+    def __float__(self) -> float:
+        time.sleep(0)
+        return self.x
+
+
+def test_rows_stay_whole_when_a_value_conversion_lets_another_thread_in() -> None:
+    edges = {"a": np.array([0.0, 1.0, 2.0]), "b": np.array([0.0, 1.0, 2.0])}
+    p = dl.Profile.from_data({"a": np.r_[edges["a"], 0.5], "b": np.r_[edges["b"], 1.5]})
+    m = dl.Monitor(p, clock=Clock(100.0))
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        # Thread 0 only sends a in its low bin and b in its high one; thread 1 the reverse.
+        def body(i: int) -> None:
+            lo, hi = (0.25, 1.75) if i == 0 else (1.75, 0.25)
+            for _ in range(2000):
+                m.observe({"a": SlowNumber(lo), "b": SlowNumber(hi)})
+
+        threads = [threading.Thread(target=body, args=(i,)) for i in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(old)
+    # Rows stayed whole: each feature holds exactly 2000 of each of its two values
+    # (a row mixed between threads would give one feature three of one value).
+    for cells, feature in zip(m._span_cells(m.window, 100.0), p):
+        expected = np.zeros(len(cells))
+        for v in (0.25, 1.75):
+            expected[np.searchsorted(feature.edges, v, side="right")] += 2000
+        assert np.array_equal(cells, expected)
