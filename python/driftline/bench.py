@@ -139,11 +139,20 @@ class _Bench:
         columns = rows_like(profile, max(n, config.batch_rows))
         names = profile.names
         self.batch = {k: v[: config.batch_rows] for k, v in columns.items()}
-        lists = [columns[k][:n].tolist() for k in names]
-        self.dict_rows = [dict(zip(names, values)) for values in zip(*lists)]
-        numeric = not any(isinstance(f, CategoricalFeature) for f in profile)
-        matrix = np.column_stack([columns[k][:n] for k in names]).astype(np.float64 if numeric else object)
-        self.array_rows = list(matrix)
+        # Each row's values made together, as a JSON parser makes them (made column by
+        # column, one row's floats would lie far apart and every field would miss the cache).
+        categorical = [k for k in names if isinstance(profile[k], CategoricalFeature)]
+        numeric = [k for k in names if k not in categorical]
+        floats = np.column_stack([columns[k][:n] for k in numeric]) if numeric else np.empty((n, 0))
+        self.dict_rows = []
+        for i in range(n):
+            row = dict(zip(numeric, floats[i].tolist()))
+            row.update((k, columns[k][i]) for k in categorical)
+            self.dict_rows.append({k: row[k] for k in names})
+        if categorical:
+            self.array_rows = [np.array(list(row.values()), dtype=object) for row in self.dict_rows]
+        else:
+            self.array_rows = list(floats)
 
     def monitor(self) -> Monitor:
         return Monitor(self.profile, window=self.config.window, bucket=self.config.bucket, policy=self.policy,
