@@ -12,6 +12,16 @@ import pytest
 import driftline as dl
 
 
+class Clock:
+    """A clock the test sets by hand: ``clock.t = ...``; calling it reads ``t``."""
+
+    def __init__(self, t: float = 0.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
 def simd_variants_under_test() -> list[str]:
     """The kernel variants the suite exercises.
 

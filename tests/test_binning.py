@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import driftline as dl
+from helpers import Clock
 
 
 def bin_counts(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -86,14 +87,6 @@ def test_every_value_holding_its_share_has_its_own_cell(
             k = int(np.searchsorted(edges, v))
             assert edges[k] == v, (v, m)
             assert counts[k] == m, (v, m)  # the cell starting at v holds v's values and no other
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def _shift_scenarios() -> dict[str, tuple[Callable[[Any, int], np.ndarray], Callable[[Any, int], np.ndarray]]]:

@@ -10,15 +10,8 @@ import pytest
 import scipy.stats
 
 import driftline as dl
+from helpers import Clock
 from reference_report import reference_feature_reports
-
-
-class Clock:
-    def __init__(self, t: float = 0.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 REASON_KINDS = {

@@ -17,15 +17,7 @@ from scipy.spatial.distance import jensenshannon
 
 import driftline as dl
 from driftline.policy import hysteresis
-from helpers import assert_every_truncation_and_bit_flip_fails, reseal
-
-
-class Clock:
-    def __init__(self, t: float = 0.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
+from helpers import Clock, assert_every_truncation_and_bit_flip_fails, reseal
 
 
 def reference_data(n: int = 20000, seed: int = 0) -> dict[str, Any]:

@@ -14,17 +14,9 @@ import scipy.stats
 
 import driftline as dl
 from driftline import _core
-from helpers import assert_every_truncation_and_bit_flip_fails, reseal
+from helpers import Clock, assert_every_truncation_and_bit_flip_fails, reseal
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def golden_profile() -> dl.Profile:

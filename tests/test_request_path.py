@@ -12,14 +12,7 @@ import numpy as np
 import pytest
 
 import driftline as dl
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
+from helpers import Clock
 
 
 def profile() -> dl.Profile:
