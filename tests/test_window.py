@@ -141,7 +141,7 @@ def test_memory_is_flat_over_a_million_rotations() -> None:
 @pytest.mark.parametrize(
     "kwargs,error,message",
     [
-        ({"width": 0}, ValueError, "width must be a positive, finite"),
+        ({"width": 0}, ValueError, "width must be a finite number of seconds, at least"),
         ({"width": -1}, ValueError, "width"),
         ({"width": float("inf")}, ValueError, "width"),
         ({"width": float("nan")}, ValueError, "width"),

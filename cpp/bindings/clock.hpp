@@ -5,8 +5,22 @@
 
 #include <chrono>
 #include <cmath>
+#include <string>
+
+#include "driftline/time_range.hpp"
+#include "initialized.hpp"
 
 namespace driftline::bindings {
+
+// Throws ValueError unless `now` can be a reading of a clock in seconds.
+inline void check_clock_reading(double now) {
+  if (std::isnan(now)) throw pybind11::value_error("the clock returned NaN");
+  if (!(std::fabs(now) <= max_clock_seconds)) {
+    throw pybind11::value_error("the clock returned " + pybind11::repr(pybind11::float_(now)).cast<std::string>() +
+                                ", which is not a time in seconds (readings must be finite, within 1e11 s of the "
+                                "epoch; a clock in ms, us or ns such as time.time_ns is refused)");
+  }
+}
 
 // Reads a clock (a callable returning seconds) the way the Python layer's
 // read_clock does: the reading as a float, ValueError for NaN. When the
@@ -31,7 +45,7 @@ class ClockReader {
     const pybind11::object reading = clock_();
     const double now = PyFloat_AsDouble(reading.ptr());  // float() semantics: __float__, __index__
     if (now == -1.0 && PyErr_Occurred()) throw pybind11::error_already_set();
-    if (std::isnan(now)) throw pybind11::value_error("the clock returned NaN");
+    check_clock_reading(now);
     return now;
   }
 
@@ -48,5 +62,8 @@ inline double monotonic_seconds() {
   const auto since = std::chrono::steady_clock::now().time_since_epoch();
   return double(std::chrono::duration_cast<std::chrono::nanoseconds>(since).count()) * 1e-9;
 }
+
+template <>
+struct requires_init<ClockReader> : std::true_type {};
 
 }  // namespace driftline::bindings

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "convert.hpp"
+#include "initialized.hpp"
 
 namespace driftline::bindings {
 

@@ -9,6 +9,7 @@
 
 #include <exception>
 #include <new>
+#include <stdexcept>
 
 namespace driftline::bindings {
 
@@ -24,13 +25,17 @@ PyObject* record_one(PyObject* self, PyObject* arg) noexcept {
   auto* instance = reinterpret_cast<py::detail::instance*>(self);
   const py::detail::value_and_holder slot = instance->get_value_and_holder();
   if (!slot.holder_constructed()) {
-    PyErr_SetString(PyExc_TypeError, "record() on an object whose __init__ was not called");
+    PyErr_Format(PyExc_TypeError, "%s object is not initialized: its __init__ was not called or did not complete",
+                 Py_TYPE(self)->tp_name);
     return nullptr;
   }
   try {
     static_cast<T*>(slot.value_ptr())->record(value);
   } catch (const std::bad_alloc&) {
     return PyErr_NoMemory();
+  } catch (const std::overflow_error& e) {  // a count at 2^64 - 1: as pybind11 translates it elsewhere
+    PyErr_SetString(PyExc_OverflowError, e.what());
+    return nullptr;
   } catch (const std::exception& e) {
     PyErr_SetString(PyExc_RuntimeError, e.what());
     return nullptr;

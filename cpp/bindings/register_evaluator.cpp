@@ -18,6 +18,13 @@ namespace driftline::bindings {
 namespace py = pybind11;
 
 namespace {
+struct ReportTypes;
+}  // namespace
+
+template <>
+struct requires_init<ReportTypes> : std::true_type {};
+
+namespace {
 
 template <typename V>
 V required(const py::dict& d, const char* key) {

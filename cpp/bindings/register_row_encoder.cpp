@@ -22,6 +22,13 @@ namespace driftline::bindings {
 namespace py = pybind11;
 
 namespace {
+class RowEncoder;
+}  // namespace
+
+template <>
+struct requires_init<RowEncoder> : std::true_type {};
+
+namespace {
 
 const double kAbsent = from_bits(kAbsentBits);
 const double kInvalid = from_bits(kInvalidBits);

@@ -184,6 +184,8 @@ void register_timer(py::module_& m) {
       .def("__call__", &ClockReader::read)
       .def_property_readonly("wall", &ClockReader::wall)
       .def_property_readonly("callable", &ClockReader::callable);
+  m.attr("max_clock_seconds") = max_clock_seconds;
+  m.attr("min_slot_width") = min_slot_width;
   PyObject* type = PyType_FromSpec(&timer_spec);
   if (type == nullptr) throw py::error_already_set();
   m.add_object("LatencyTimer", py::reinterpret_steal<py::object>(type));

@@ -108,10 +108,21 @@ void count_slots(const Axis& axis, const double* x, std::size_t n, std::uint64_t
 
 Histogram::Histogram(Axis axis) : axis_(std::move(axis)), counts_(axis_.slots(), 0) {}
 
+// Precondition: the counts add up to at most 2^64 - 1 (from_bytes checks).
 Histogram::Histogram(Axis axis, std::vector<std::uint64_t> counts)
-    : axis_(std::move(axis)), counts_(std::move(counts)) {}
+    : axis_(std::move(axis)), counts_(std::move(counts)) {
+  for (std::uint64_t c : counts_) total_ += c;
+}
 
-Histogram::Histogram(const Histogram& other) : axis_(other.axis_), counts_(other.slot_counts()) {}
+Histogram::Histogram(const Histogram& other) : axis_(other.axis_) {
+  std::lock_guard<std::mutex> lock(other.mutex_);
+  counts_ = other.counts_;
+  total_ = other.total_;
+}
+
+void Histogram::reserve(std::uint64_t n) const {
+  if (total_ + n < total_) throw std::overflow_error("histogram total would exceed 2^64 - 1");
+}
 
 Histogram& Histogram::operator=(const Histogram& other) {
   if (this == &other) return *this;
@@ -119,6 +130,7 @@ Histogram& Histogram::operator=(const Histogram& other) {
   std::lock_guard<std::mutex> lock(mutex_);
   axis_ = std::move(copy.axis_);
   counts_ = std::move(copy.counts_);
+  total_ = copy.total_;
   return *this;
 }
 
@@ -128,22 +140,34 @@ void Histogram::fill(const double* values, std::size_t n) {
     std::vector<std::uint64_t> local(axis_.slots(), 0);
     count_slots(axis_, values, n, local.data());
     std::lock_guard<std::mutex> lock(mutex_);
+    reserve(n);
     for (std::size_t j = 0; j < local.size(); ++j) counts_[j] += local[j];
+    total_ += n;
     return;
   }
   // Wide axes: a private copy would cost O(bins) per call, so compute each
-  // block's slots outside the lock and add them in under it.
+  // block's slots outside the lock and add them in under it. The first check
+  // covers the whole call; a block's own check can only fail if concurrent
+  // fills pass 2^64 - 1 together, and it still never lets a count wrap.
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reserve(n);
+  }
   for_each_slot_block(axis_, values, n, [&](const std::uint32_t* s, std::size_t m, const double*,
                                             std::size_t) {
     std::lock_guard<std::mutex> lock(mutex_);
+    reserve(m);
     for (std::size_t i = 0; i < m; ++i) ++counts_[s[i]];
+    total_ += m;
   });
 }
 
 void Histogram::record(double value) {
   const std::uint32_t slot = axis_.slot(value);
   std::lock_guard<std::mutex> lock(mutex_);
+  reserve(1);
   ++counts_[slot];
+  ++total_;
 }
 
 void Histogram::merge(const Histogram& other) {
@@ -151,14 +175,17 @@ void Histogram::merge(const Histogram& other) {
     throw axis_mismatch("cannot merge histograms with different axes: " + axis_.describe() +
                         " and " + other.axis_.describe());
   }
-  const std::vector<std::uint64_t> theirs = other.slot_counts();  // also safe for self-merge
+  const Histogram theirs(other);  // a consistent snapshot; also safe for self-merge
   std::lock_guard<std::mutex> lock(mutex_);
-  add_checked(counts_, theirs);
+  reserve(theirs.total_);
+  add_checked(counts_, theirs.counts_);
+  total_ += theirs.total_;
 }
 
 void Histogram::reset() {
   std::lock_guard<std::mutex> lock(mutex_);
   std::fill(counts_.begin(), counts_.end(), 0);
+  total_ = 0;
 }
 
 std::vector<std::uint64_t> Histogram::slot_counts() const {
@@ -168,9 +195,7 @@ std::vector<std::uint64_t> Histogram::slot_counts() const {
 
 std::uint64_t Histogram::total() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  std::uint64_t sum = 0;
-  for (std::uint64_t c : counts_) sum += c;
-  return sum;
+  return total_;
 }
 
 bool Histogram::operator==(const Histogram& other) const {

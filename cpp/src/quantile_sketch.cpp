@@ -38,6 +38,12 @@ void add_checked(std::uint64_t& into, std::uint64_t add) {
   into += add;
 }
 
+// Throws before anything is counted if `count` more values would take the
+// sketch's total past 2^64 - 1 (no count ever wraps).
+void check_room(std::uint64_t total, std::uint64_t count) {
+  if (total + count < total) throw std::overflow_error("sketch count would exceed 2^64 - 1");
+}
+
 }  // namespace
 
 QuantileSketch::QuantileSketch(int scale, std::uint32_t max_buckets)
@@ -109,6 +115,7 @@ void QuantileSketch::add_sum(State& s, double hi, double lo) {
 void QuantileSketch::record(double value) {
   std::lock_guard<std::mutex> lock(mutex_);
   State& s = state_;
+  check_room(s.all_count(), 1);
   if (std::isnan(value)) {
     ++s.nan;
     return;
@@ -149,6 +156,7 @@ void QuantileSketch::fill(const double* values, std::size_t n) {
   const Kernels& k = active_kernels();
   std::lock_guard<std::mutex> lock(mutex_);
   State& s = state_;
+  check_room(s.all_count(), n);
   for (std::size_t start = 0; start < n; start += kSketchBlock) {
     const std::size_t m = std::min(kSketchBlock, n - start);
     const ExponentMapping& mapping = ExponentMapping::at(s.scale);
@@ -244,6 +252,7 @@ void QuantileSketch::merge(const QuantileSketch& other) {
   downscale(merged, by);
   downscale(theirs, by);
   // Overflow checks first, so a failed merge changes nothing.
+  check_room(merged.all_count(), theirs.all_count());
   std::uint64_t check = merged.finite_count();
   add_checked(check, theirs.finite_count());
   add_checked(merged.zero, theirs.zero);

@@ -59,13 +59,14 @@ Window<T> Window<T>::from_bytes(const std::uint8_t* data, std::size_t size) {
   const std::uint32_t length = r.u32("length");
   const double width = r.f64("width");
   if (length < 1 || length > max_length) throw decode_error("window length " + std::to_string(length) + " out of range");
-  if (!(width > 0.0) || !std::isfinite(width)) throw decode_error("window width must be positive and finite");
+  if (!(width >= min_slot_width) || !std::isfinite(width)) throw decode_error("window width out of range");
   const auto head = std::int64_t(r.u64("head"));
   const std::uint64_t total = r.u64("total"), late = r.u64("late"), future = r.u64("future"),
                       expired = r.u64("expired");
   // Each slot needs at least its 4-byte size field: refuse absurd lengths before allocating.
   r.require(std::uint64_t(length) + 2, 4, "window slots");
   T prototype = take_blob<T>(r);
+  check_decode_memory((std::uint64_t(length) + 1) * slot_memory(prototype), size, "the window");
   Window w(prototype, width, length);
   w.head_ = head;
   w.total_ = total;
@@ -73,7 +74,7 @@ Window<T> Window<T>::from_bytes(const std::uint8_t* data, std::size_t size) {
   w.future_ = future;
   w.expired_ = expired;
   const bool started = head != std::numeric_limits<std::int64_t>::min();
-  if (started && (head > std::int64_t(9e15) || head < std::int64_t(-9e15))) throw decode_error("head slot out of range");
+  if (started && (head > max_head_slot || head < -max_head_slot)) throw decode_error("head slot out of range");
   std::uint64_t held = 0;
   for (std::int64_t i = 0; i <= std::int64_t(length); ++i) {
     T slot = take_blob<T>(r);

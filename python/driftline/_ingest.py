@@ -11,6 +11,7 @@ import numpy.typing as npt
 from . import _core
 from ._columns import as_list, is_dataframe, is_scalar, named_columns
 from ._convert import numeric_vector
+from ._clock import event_time
 from ._trackers import Trackers
 from .profile import CategoricalFeature, NumericFeature, Profile
 
@@ -28,11 +29,8 @@ def times_of(data: Any, t: Union[None, float, npt.ArrayLike], now: float) -> Uni
     """``t`` as one float (the clock's ``now`` when None) or, for a batch, a float64 array; raises before counting."""
     if t is None:
         return now
-    if np.ndim(t) == 0:
-        value = float(t)  # type: ignore[arg-type]
-        if value != value:
-            raise ValueError("t must not be NaN")
-        return value
+    if isinstance(t, (str, bytes)) or np.ndim(t) == 0:
+        return event_time(t)
     times = numeric_vector(t, "t")
     if _is_single_row(data):
         raise ValueError("per-row timestamps need a batch; a single row takes one timestamp")

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from . import _core, _monitor_codec
 from ._clock import Clock, check_clock, read_clock
+from ._initialized import RequiresInit
 from ._evaluation import Judge, latency_report, overall_status
 from ._ingest import Ingest, times_of
 from ._trackers import Trackers
@@ -44,7 +45,7 @@ def _timed(timer: Any, function: Callable[..., Any]) -> Callable[..., Any]:
     return timed
 
 
-class Monitor:
+class Monitor(RequiresInit):
     """Compares live traffic with a :class:`~driftline.Profile`, per feature, in event-time buckets.
 
     ``window`` seconds of history are kept in buckets of ``bucket`` seconds
@@ -206,7 +207,7 @@ class Monitor:
     def observe_latency(self, seconds: Union[float, npt.ArrayLike], t: Optional[float] = None) -> None:
         """Adds one latency (or an array of them), in seconds, at time ``t``."""
         if isinstance(seconds, (float, int)) or np.ndim(seconds) == 0:
-            self._latency.record(float(seconds), t)  # type: ignore[arg-type]
+            self._latency.record(seconds, t)  # type: ignore[arg-type]
         else:
             self._latency.fill(seconds, t)
 

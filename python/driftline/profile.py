@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _binary, _core
 from ._columns import as_list, is_categorical_column, named_columns
+from ._initialized import RequiresInit
 from .axis import Edges, reference_edges
 from ._convert import numeric_vector
 from .histogram import Histogram
@@ -215,7 +216,7 @@ def _categorical_feature(
     return CategoricalFeature(name, categories, hist)
 
 
-class Profile:
+class Profile(RequiresInit):
     """The reference a Monitor compares production traffic with: one entry per feature.
 
     Build it once from training (or any trusted) data with :meth:`from_data`,

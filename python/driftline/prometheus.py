@@ -16,6 +16,7 @@ says at that moment.
 from __future__ import annotations
 
 from typing import Any, Iterator, Optional
+from ._initialized import RequiresInit
 
 from .monitor import Monitor
 from .report import Report
@@ -46,7 +47,7 @@ _FEATURE_GAUGES = (
 )
 
 
-class MonitorCollector(Collector):
+class MonitorCollector(RequiresInit, Collector):
     """A prometheus_client collector for one :class:`~driftline.Monitor`.
 
     Metrics (``prefix`` defaults to ``driftline``; ``labels`` are added to every sample):

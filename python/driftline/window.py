@@ -10,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._clock import Clock, check_clock, read_clock
+from ._clock import Clock, check_clock, event_time, read_clock
+from ._initialized import RequiresInit
 from .histogram import Histogram
 from .sketch import QuantileSketch
 
@@ -27,7 +28,7 @@ def _wrap(core: Any, kind: Any) -> Any:
     return obj
 
 
-class Window(Generic[Slot]):
+class Window(RequiresInit, Generic[Slot]):
     """``length`` slots of ``width`` seconds, each a copy of an empty prototype, filled by event time.
 
     Slot ``k`` holds the events with ``floor(t / width) == k``. The clock (any
@@ -71,7 +72,7 @@ class Window(Generic[Slot]):
     def record(self, x: float, t: Optional[float] = None) -> None:
         """Adds one value at time ``t`` (seconds; the clock's now when None)."""
         now = self._now()
-        self._core.record(x, now if t is None else float(t), now)
+        self._core.record(x, now if t is None else event_time(t), now)
 
     def fill(self, values: npt.ArrayLike, t: Union[None, float, npt.ArrayLike] = None) -> None:
         """Adds values at one time ``t`` or at per-value times (an array as long as ``values``).
@@ -83,8 +84,8 @@ class Window(Generic[Slot]):
         now = self._now()
         if t is None:
             self._core.fill_at(values, now, now)
-        elif np.ndim(t) == 0:
-            self._core.fill_at(values, float(t), now)  # type: ignore[arg-type]
+        elif isinstance(t, (str, bytes)) or np.ndim(t) == 0:
+            self._core.fill_at(values, event_time(t), now)
         else:
             self._core.fill_times(values, t, now)
 

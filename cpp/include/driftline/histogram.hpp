@@ -47,7 +47,8 @@ class Histogram {
 
   const Axis& axis() const noexcept { return axis_; }
 
-  // Counts n values. Never throws for any double (NaN and infinities included).
+  // Counts n values (NaN and infinities included). Throws std::overflow_error,
+  // counting nothing, if the total would pass 2^64 - 1: no count ever wraps.
   void fill(const double* values, std::size_t n);
   void record(double value);
 
@@ -70,8 +71,12 @@ class Histogram {
  private:
   Histogram(Axis axis, std::vector<std::uint64_t> counts);
 
+  // Throws std::overflow_error unless total_ + n fits; call under the lock.
+  void reserve(std::uint64_t n) const;
+
   Axis axis_;
   std::vector<std::uint64_t> counts_;  // axis_.slots() entries
+  std::uint64_t total_ = 0;            // invariant: the sum of counts_, so no slot can wrap either
   mutable std::mutex mutex_;
 };
 

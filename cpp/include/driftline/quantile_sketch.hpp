@@ -123,6 +123,8 @@ class QuantileSketch {
     std::uint64_t finite_count() const {
       return zero + positive.total() + negative.total();
     }
+    // Every value counted; decoding and merging keep it at most 2^64 - 1.
+    std::uint64_t all_count() const { return finite_count() + nan + positive_inf + negative_inf; }
   };
 
   State snapshot() const;

@@ -7,7 +7,10 @@
 #include <limits>
 #include <mutex>
 #include <stdexcept>
+#include <cstdio>
+#include <cstring>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "driftline/kernels.hpp"
 #include "driftline/quantile_sketch.hpp"
 #include "driftline/serde.hpp"
+#include "driftline/time_range.hpp"
 
 namespace driftline {
 
@@ -25,6 +29,14 @@ inline std::uint64_t values_in(const Histogram& h) { return h.total(); }
 inline std::uint64_t values_in(const QuantileSketch& s) {
   return s.count() + s.nan_count() + s.positive_inf_count() + s.negative_inf_count();
 }
+
+// Bytes of memory one empty slot built from `prototype` takes (what decoding
+// checks against its budget before it builds a ring).
+inline std::uint64_t slot_memory(const Histogram& h) {
+  return sizeof(Histogram) + 8 * (std::uint64_t(h.axis().slots()) + h.axis().edges().size());
+}
+inline std::uint64_t slot_memory(const QuantileSketch&) { return sizeof(QuantileSketch) + 256; }
+inline std::uint64_t slot_memory(const FeatureBlock& b) { return b.memory(); }
 
 // Whether a slot can live in (or merge into) a window built from `prototype`.
 inline bool compatible(const Histogram& prototype, const Histogram& slot) { return prototype.axis() == slot.axis(); }
@@ -50,6 +62,19 @@ inline bool compatible(const FeatureBlock& prototype, const FeatureBlock& slot) 
 // total() == (values in the slots) + late() + future() + expired(): nothing is
 // lost without a count. A clock that goes backwards moves nothing.
 //
+// Exact slot numbers. A clock reading must be finite with |now| <=
+// max_clock_seconds, and width >= min_slot_width (time_range.hpp), or the call
+// throws std::invalid_argument before it changes anything: every head slot is
+// then an exact integer (|head| <= 2^52), and event times
+// whose slot lies beyond +-9e15 (any finite or infinite time) are clamped there,
+// which is always outside the ring (late or future). No counter wraps: a call
+// that would take total() past 2^64 - 1 throws std::overflow_error first, and
+// every other count is bounded by total().
+//
+// Cost. Every call is bounded by its input: O(values) for a fill (with per-value
+// times, O(1) expected per run of times in one slot), O(min(gap, length)) to
+// advance, O(length) to merge or read.
+//
 // Thread safety: every member may be called concurrently (one mutex; batch
 // fills hold it for the batch). Memory: (length + 1) prototypes, fixed.
 template <typename T>
@@ -61,9 +86,9 @@ class Window {
   // Throws std::invalid_argument for width <= 0 or not finite, or length
   // outside 1 .. max_length. The prototype's contents are ignored (reset).
   Window(const T& prototype, double width, std::int64_t length) : prototype_(prototype) {
-    if (!(width > 0.0) || !std::isfinite(width)) {
-      throw std::invalid_argument("width must be a positive, finite number of seconds, got " +
-                                  std::to_string(width));
+    if (!(width >= min_slot_width) || !std::isfinite(width)) {
+      throw std::invalid_argument("width must be a finite number of seconds, at least " + shortest(min_slot_width) +
+                                  " (slots are numbered exactly), got " + shortest(width));
     }
     if (length < 1 || length > std::int64_t(max_length)) {
       throw std::invalid_argument("length must be between 1 and " + std::to_string(max_length) +
@@ -91,15 +116,17 @@ class Window {
   template <typename Input>
   Placed fill(const Input& values, std::size_t n, double t, double now) {
     check_time(t, "timestamp");
-    check_time(now, "clock reading");
+    check_clock(now);
     std::lock_guard<std::mutex> lock(mutex_);
+    check_room(n);  // total_ bounds every other count, so nothing below can overflow
     advance(now);
     total_ += n;
     return add_run(slot_of(t), values, n);
   }
 
   // Adds n values with per-value timestamps t[0..n), all or nothing: a NaN
-  // timestamp throws std::invalid_argument and changes nothing.
+  // timestamp throws std::invalid_argument and changes nothing (the ring only
+  // moves at the end, with the counts).
   //
   // One pass, without the lock: runs of timestamps in one slot are found by
   // comparing against the slot's exact edges (the SIMD-dispatched run_end
@@ -110,17 +137,16 @@ class Window {
   // future, if the ring moved meanwhile). Scratch memory: at most one object
   // per slot of the ring, for the duration of the call.
   void fill(const double* values, const double* t, std::size_t n, double now) {
-    check_time(now, "clock reading");
+    check_clock(now);
     std::int64_t head;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      advance(now);
-      head = head_;
+      check_room(n);
+      head = head_ == std::numeric_limits<std::int64_t>::min() ? slot_of(now) : std::max(head_, slot_of(now));
     }
     const std::int64_t oldest = head - std::int64_t(length_) + 1;
-    std::vector<std::pair<std::int64_t, T>> scratch;  // by slot id; runs revisit few slots
+    ScratchSlots scratch(prototype_);
     std::uint64_t early = 0, old = 0;
-    std::size_t last_used = 0;
     const auto run_end = active_kernels().run_end;
     for (std::size_t i = 0; i < n;) {
       if (std::isnan(t[i])) {
@@ -138,20 +164,17 @@ class Window {
       } else if (k < oldest) {
         old += j - i;
       } else {
-        if (last_used >= scratch.size() || scratch[last_used].first != k) {
-          last_used = 0;
-          while (last_used < scratch.size() && scratch[last_used].first != k) ++last_used;
-          if (last_used == scratch.size()) scratch.emplace_back(k, prototype_);
-        }
-        scratch[last_used].second.fill(values + i, j - i);
+        scratch.at(k).fill(values + i, j - i);
       }
       i = j;
     }
     std::lock_guard<std::mutex> lock(mutex_);
+    check_room(n);  // again: other calls may have counted meanwhile
+    advance(now);
     total_ += n;
     future_ += early;
     late_ += old;
-    for (auto& [k, part] : scratch) {
+    for (auto& [k, part] : scratch.slots()) {
       if (k > head_ + 1) {
         future_ += count_of(part);
       } else if (k < head_ - std::int64_t(length_) + 1) {
@@ -166,7 +189,7 @@ class Window {
 
   // Moves the head with the clock (expiring slots) without adding anything.
   void advance_to(double now) {
-    check_time(now, "clock reading");
+    check_clock(now);
     std::lock_guard<std::mutex> lock(mutex_);
     advance(now);
   }
@@ -174,7 +197,7 @@ class Window {
   // A new T merging the slots whose end lies after now - last (all slots when
   // last is +inf), including the look-ahead slot.
   T merged(double last, double now) {
-    check_time(now, "clock reading");
+    check_clock(now);
     if (!(last >= 0.0)) throw std::invalid_argument("last must be a non-negative number of seconds");
     std::lock_guard<std::mutex> lock(mutex_);
     advance(now);
@@ -188,7 +211,7 @@ class Window {
   // (slot start time, copy) for the ring's slots, oldest first; the look-ahead
   // slot is included only when it holds something.
   std::vector<std::pair<double, T>> series(double now) {
-    check_time(now, "clock reading");
+    check_clock(now);
     std::lock_guard<std::mutex> lock(mutex_);
     advance(now);
     std::vector<std::pair<double, T>> out;
@@ -206,7 +229,7 @@ class Window {
   // and must not call back into this window (the lock is not recursive).
   template <typename Visit>
   void visit(double now, Visit&& visit) {
-    check_time(now, "clock reading");
+    check_clock(now);
     std::lock_guard<std::mutex> lock(mutex_);
     advance(now);
     for (std::int64_t k = head_ - std::int64_t(length_) + 1; k <= head_ + 1; ++k) {
@@ -221,7 +244,9 @@ class Window {
   // std::invalid_argument unless width and length are equal and the
   // prototypes compatible. The head moves to the later of the two heads;
   // other's slots older than the resulting ring are counted in expired(), so
-  // total() == slots + late + future + expired still holds.
+  // total() == slots + late + future + expired still holds. All or nothing:
+  // every check (layout, and room below 2^64 for the summed total, which
+  // bounds every other sum) comes before the first change.
   void merge(const Window& other) {
     const Window copy(other);  // a snapshot under other's lock only: no lock-order deadlock
     std::lock_guard<std::mutex> lock(mutex_);
@@ -231,6 +256,7 @@ class Window {
     if (!compatible(prototype_, copy.prototype_)) {
       throw std::invalid_argument("cannot merge windows whose slots do not match");
     }
+    check_room(copy.total_);
     if (copy.head_ != std::numeric_limits<std::int64_t>::min()) {
       advance_head(copy.head_);
       const std::int64_t oldest = head_ - std::int64_t(length_) + 1;
@@ -298,12 +324,12 @@ class Window {
     const std::uint32_t length = r.u32("length");
     const double width = r.f64("width");
     if (length < 1 || length > max_length) throw decode_error("window length " + std::to_string(length) + " out of range");
-    if (!(width > 0.0) || !std::isfinite(width)) throw decode_error("window width must be positive and finite");
+    if (!(width >= min_slot_width) || !std::isfinite(width)) throw decode_error("window width out of range");
     const auto head = std::int64_t(r.u64("head"));
     std::uint64_t counters[4];
     for (std::uint64_t& c : counters) c = r.u64("window counter");
     const bool started = head != std::numeric_limits<std::int64_t>::min();
-    if (started && (head > std::int64_t(9e15) || head < std::int64_t(-9e15))) throw decode_error("head slot out of range");
+    if (started && (head > max_head_slot || head < -max_head_slot)) throw decode_error("head slot out of range");
     r.require(std::uint64_t(length) + 1, 1, "window slots");  // each slot is at least one byte
     check_decode_memory((std::uint64_t(length) + 1) * slot_memory, blob_size, "the window");
     Window w(prototype, width, length);
@@ -330,6 +356,66 @@ class Window {
     if (std::isnan(t)) throw std::invalid_argument(std::string(what) + " must not be NaN");
   }
 
+  // A clock reading must be finite and give an exactly numbered head slot.
+  static void check_clock(double now) {
+    if (!(std::fabs(now) <= max_clock_seconds)) {
+      throw std::invalid_argument("clock reading " + shortest(now) +
+                                  " is not a time in seconds (readings must be finite, within 1e11 s of the epoch)");
+    }
+  }
+
+  static std::string shortest(double x) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.9g", x);
+    return text;
+  }
+
+  // Throws std::overflow_error unless total_ + n fits in 64 bits. Under the lock.
+  void check_room(std::uint64_t n) const {
+    if (total_ + n < total_) throw std::overflow_error("window total would exceed 2^64 - 1");
+  }
+
+  // The per-value-time fill's private objects, one per slot id it touched:
+  // a short list searched linearly (runs revisit few slots), indexed by a hash
+  // map once it grows, so each lookup is O(1) expected however many slots the
+  // times span.
+  class ScratchSlots {
+   public:
+    explicit ScratchSlots(const T& prototype) : prototype_(prototype) {}
+    T& at(std::int64_t k) {
+      if (last_ < slots_.size() && slots_[last_].first == k) return slots_[last_].second;
+      if (slots_.size() <= kLinear) {
+        for (last_ = 0; last_ < slots_.size(); ++last_) {
+          if (slots_[last_].first == k) return slots_[last_].second;
+        }
+      } else {
+        const auto found = index_.find(k);
+        if (found != index_.end()) {
+          last_ = found->second;
+          return slots_[last_].second;
+        }
+      }
+      last_ = slots_.size();
+      slots_.emplace_back(k, prototype_);
+      if (slots_.size() > kLinear) {
+        if (index_.empty()) {
+          for (std::size_t i = 0; i < slots_.size(); ++i) index_.emplace(slots_[i].first, i);
+        } else {
+          index_.emplace(k, last_);
+        }
+      }
+      return slots_[last_].second;
+    }
+    std::vector<std::pair<std::int64_t, T>>& slots() noexcept { return slots_; }
+
+   private:
+    static constexpr std::size_t kLinear = 8;
+    const T& prototype_;
+    std::vector<std::pair<std::int64_t, T>> slots_;
+    std::unordered_map<std::int64_t, std::size_t> index_;
+    std::size_t last_ = 0;
+  };
+
   std::int64_t slot_of(double t) const noexcept {
     const double k = std::floor(t / width_);
     // Far outside any ring: clamp, still classified as late or future.
@@ -339,17 +425,45 @@ class Window {
   }
 
   // The least double t with slot_of(t) >= k (so slot k is [lower_edge(k),
-  // lower_edge(k + 1)) exactly, for the division-based slot_of).
+  // lower_edge(k + 1)) exactly, for the division-based slot_of). slot_of is
+  // non-decreasing in t, so the edge is found by bisection over the doubles
+  // in order: at most 64 steps whatever the width (a slot may span many
+  // doubles around zero: with width 1e300, slot 0 starts near -2.5e-24). The
+  // guess k * width is almost always the edge or one double off, so its
+  // neighbours are tried first.
   double lower_edge(std::int64_t k) const noexcept {
-    if (k >= std::int64_t(9e15)) return std::numeric_limits<double>::infinity();
-    if (k <= std::int64_t(-9e15)) return -std::numeric_limits<double>::infinity();
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    if (k >= std::int64_t(9e15)) return inf;
+    if (k <= std::int64_t(-9e15)) return -inf;
     double c = double(k) * width_;
-    while (slot_of(c) < k) c = std::nextafter(c, std::numeric_limits<double>::infinity());
-    for (double below = std::nextafter(c, -std::numeric_limits<double>::infinity()); slot_of(below) >= k;
-         below = std::nextafter(c, -std::numeric_limits<double>::infinity())) {
+    for (int step = 0; step < 4; ++step) {
+      if (slot_of(c) < k) {
+        c = std::nextafter(c, inf);
+        continue;
+      }
+      const double below = std::nextafter(c, -inf);
+      if (slot_of(below) < k) return c;
       c = below;
     }
-    return c;
+    std::uint64_t lo = ordered(-inf), hi = ordered(inf);  // slot_of(-inf) < k <= slot_of(+inf)
+    while (hi - lo > 1) {
+      const std::uint64_t mid = lo + (hi - lo) / 2;
+      (slot_of(unordered(mid)) >= k ? hi : lo) = mid;
+    }
+    return unordered(hi);
+  }
+
+  // Doubles (not NaN) to unsigned integers in the same order, and back.
+  static std::uint64_t ordered(double x) noexcept {
+    std::uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    return (bits >> 63) ? ~bits : bits | (std::uint64_t(1) << 63);
+  }
+  static double unordered(std::uint64_t key) noexcept {
+    const std::uint64_t bits = (key >> 63) ? key & ~(std::uint64_t(1) << 63) : ~key;
+    double x;
+    std::memcpy(&x, &bits, sizeof x);
+    return x;
   }
 
   std::size_t position(std::int64_t k) const noexcept {
