@@ -342,3 +342,158 @@ def test_text_timestamps_are_never_parsed(t: object) -> None:
         with pytest.raises(TypeError, match="text is never parsed"):
             call()
     assert monitor.rows == 0 and window.total == 0
+
+
+# -- axes that do not bin what they accept -------------------------------------
+
+from helpers import each_simd_variant, reference_slots, reseal  # noqa: E402
+
+
+def _axis_cases() -> list[tuple[float, float, int]]:
+    rng = np.random.default_rng(11)
+    cases = [(0.0, 1e-307, 100), (0.0, 1e-300, 100), (1e300, 1.7e308, 10), (0.0, 5e-321, 10), (-1e-310, 1e-310, 7)]
+    for _ in range(300):
+        lo = float(rng.choice([-1.0, 1.0]) * 10.0 ** rng.uniform(-320, 300)) if rng.random() < 0.8 else 0.0
+        width = float(10.0 ** rng.uniform(-322, 300))
+        hi = lo + width
+        bins = int(rng.integers(1, 2000))
+        if np.isfinite(hi) and hi > lo:
+            cases.append((lo, hi, bins))
+    return cases
+
+
+def test_every_accepted_uniform_axis_bins_exactly_on_every_simd_variant() -> None:
+    rng = np.random.default_rng(12)
+    accepted = refused = 0
+    for lo, hi, bins in _axis_cases():
+        try:
+            axis = dl.Uniform(lo, hi, bins)
+        except ValueError as e:
+            assert "bins" in str(e) or "too fine" in str(e)
+            refused += 1
+            continue
+        accepted += 1
+        edges = axis.edges
+        x = np.concatenate([
+            edges, np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf),
+            lo + (hi - lo) * rng.random(500), [np.nan, np.inf, -np.inf],
+        ])
+        expected = reference_slots(edges, x)
+        for variant in each_simd_variant():
+            h = dl.Histogram(axis)
+            h.fill(x)
+            assert np.array_equal(h.slot_counts(), expected), (lo, hi, bins, variant)
+            one = dl.Histogram(axis)
+            for v in x[:: max(1, x.size // 64)]:
+                one.record(v)
+            assert one.total == len(x[:: max(1, x.size // 64)])
+    assert accepted > 100 and refused > 5  # both outcomes are exercised
+
+
+def test_decoder_refuses_a_uniform_axis_it_cannot_bin() -> None:
+    blob = bytearray(dl.Histogram(dl.Uniform(0.0, 1.0, 100)).to_bytes())
+    struct.pack_into("<d", blob, 16 + 8 + 8, 1e-307)  # hi, after kind/reserved/bins and lo
+    with pytest.raises(dl.DecodeError, match="cannot be binned exactly"):
+        dl.Histogram.from_bytes(reseal(bytes(blob)))
+
+
+# -- the Monitor and the Profile agree on what a value is ------------------------
+
+import pandas as pd  # noqa: E402
+
+
+def _quiet(report: dl.Report, name: str) -> dl.FeatureReport:
+    f = report.features[name]
+    assert f.unseen_rate == 0.0, (name, f.unseen_examples)
+    return f
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.array(["a", "b", None] * 100, dtype="string"),
+        pd.array(["a", "b", pd.NA] * 100, dtype="object"),
+        pd.Categorical(["a", "b", None] * 100),
+        [b"a", b"b", None] * 100,
+        [np.str_("a"), "b", np.float64("nan")] * 100,
+        [1, 2, pd.NA] * 100,
+        pd.array([1, 2, None] * 100, dtype="Int64"),
+        [True, False, None] * 100,
+        np.array(["2024-01-01", "2024-01-02", "NaT"] * 100, dtype="datetime64[D]"),
+        pd.Series(pd.to_datetime(["2024-01-01", "2024-01-02", None] * 100)).astype(object),
+    ],
+    ids=["string", "object-NA", "categorical", "bytes", "numpy-str+nan", "int+NA", "Int64", "bool", "datetime64", "Timestamp+NaT"],
+)
+def test_monitor_fed_its_own_categorical_training_column_sees_nothing_new(column: Any) -> None:
+    frame = pd.DataFrame({"c": column})
+    profile = dl.Profile.from_data(frame, categorical=["c"])
+    reference = profile["c"]
+    for feed in ("frame", "rows", "columns"):
+        monitor = dl.Monitor(profile, clock=Clock(100.0))
+        if feed == "frame":
+            monitor.observe(frame)
+        elif feed == "rows":
+            for v in frame["c"].tolist():
+                monitor.observe({"c": v})
+        else:
+            monitor.observe({"c": list(frame["c"])})
+        f = _quiet(monitor.report(), "c")
+        assert f.missing_rate == pytest.approx(reference.missing / reference.total), feed
+
+
+def test_numpy_nan_in_a_dict_row_is_missing_not_unseen() -> None:
+    profile = dl.Profile.from_data(pd.DataFrame({"c": ["a", "b", None] * 100}))
+    monitor = dl.Monitor(profile, clock=Clock(100.0))
+    for v in [np.float64("nan"), np.float32("nan"), float("nan"), None, pd.NA, pd.NaT]:
+        monitor.observe({"c": v})
+    f = monitor.report().features["c"]
+    assert f.missing_rate == 1.0 and f.invalid == 0 and f.unseen_examples == ()
+
+
+# -- operations that complete or change nothing: unexpected fields --------------
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+    __repr__ = __str__
+
+
+@pytest.mark.parametrize("extra", [10**400, _Unprintable(), complex(1, 2), float("nan"), [1, 2], {"k": 1}])
+def test_unreadable_unexpected_field_of_a_row_is_counted_not_raised(extra: Any) -> None:
+    monitor = dl.Monitor(_profile(), clock=Clock(100.0))
+    monitor.observe({"x": 0.5, "c": "a", "extra": extra})
+    monitor.observe({"x": 0.5, "c": "a", _Unprintable(): 1.0})
+    report = monitor.report()
+    assert monitor.rows == 2 and report.features["x"].rows == 2
+    assert "extra" in report.schema.unexpected
+
+
+@pytest.mark.parametrize(
+    "batch, message",
+    [
+        ({"x": [0.5, 0.6], "c": ["a", "b"], "extra": 5}, "holds one value"),
+        ({"x": [0.5, 0.6], "c": ["a", "b"], "extra": [1, 2, 3]}, "holds 3 values, expected 2"),
+        ({"x": [0.5, 0.6], "c": ["a", "b"], "extra": "ab"}, "holds one value"),
+    ],
+)
+def test_bad_unexpected_column_raises_before_anything_is_counted(batch: dict, message: str) -> None:
+    monitor = dl.Monitor(_profile(), clock=Clock(100.0))
+    before = monitor.to_bytes()
+    with pytest.raises(ValueError, match=message):
+        monitor.observe(batch)
+    assert monitor.rows == 0 and monitor.to_bytes() == before
+
+
+# -- lost detail ----------------------------------------------------------------
+
+def test_unseen_examples_are_kept_per_feature_within_one_call() -> None:
+    names = [f"c{i}" for i in range(12)]
+    profile = dl.Profile.from_data(pd.DataFrame({n: ["x", "y"] * 50 for n in names}))
+    monitor = dl.Monitor(profile, clock=Clock(100.0))
+    monitor.observe(pd.DataFrame({n: [f"{n}-new-{k}" for k in range(20)] for n in names}))  # one batch
+    monitor.observe({n: f"{n}-row" for n in names})  # one row, 12 unseen values
+    report = monitor.report()
+    for n in names:
+        examples = report.features[n].unseen_examples
+        assert f"{n}-row" in examples and any(str(e).startswith(f"{n}-new-") for e in examples), (n, examples)

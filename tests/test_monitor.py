@@ -236,7 +236,7 @@ def test_surprising_values_are_counted_never_raised() -> None:
     profile = dl.Profile.from_data(reference_data(3000))
     clock = Clock(100.0)
     m = dl.Monitor(profile, window=120, bucket=60, clock=clock)
-    m.observe({"x": None, "y": "12.5", "color": ["not", "hashable"]})  # missing, invalid text, unhashable
+    m.observe({"x": None, "y": "12.5", "color": ["not", "hashable"]})  # missing, invalid text, a list (its str())
     m.observe({"x": float("inf"), "color": None, "extra": 7})  # y absent, unexpected field
     m.observe({"x": np.float32(0.5), "y": np.int64(3), "color": np.str_("teal")})
     m.observe({"x": True, "y": b"bytes", "color": 3.5})
@@ -247,9 +247,10 @@ def test_surprising_values_are_counted_never_raised() -> None:
     assert fx.rows == fy.rows == fc.rows == 8
     assert fx.absent == 1 and fx.invalid == 1 and fx.missing_rate == pytest.approx(4 / 8)  # None, absent, "x", None
     assert fy.absent == 2 and fy.invalid == 2 and fy.missing_rate == pytest.approx(4 / 8)
-    assert fc.absent == 1 and fc.invalid == 1 and fc.missing_rate == pytest.approx(4 / 8)
-    assert set(fc.unseen_examples) == {"teal", 3.5}
-    assert fc.unseen_rate == pytest.approx(3 / 4)  # teal, 3.5, teal of red/teal/3.5/teal
+    # the Profile's rule: a value that is no str/number/bool is its str(), an unseen category here
+    assert fc.absent == 1 and fc.invalid == 0 and fc.missing_rate == pytest.approx(3 / 8)
+    assert set(fc.unseen_examples) == {"teal", 3.5, "['not', 'hashable']"}
+    assert fc.unseen_rate == pytest.approx(4 / 5)  # the list, teal, 3.5, teal of those and red
     assert fx.out_of_range_rate == pytest.approx(1 / 4)  # inf of inf, 0.5, 1.0 (True), 1.0
     assert r.schema.unexpected == {"extra": 1}
     assert m.rows == 8

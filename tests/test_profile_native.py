@@ -14,12 +14,37 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import pandas as pd
+
 import driftline as dl
 from driftline import _core
-from driftline._columns import as_category, is_missing
 from helpers import each_simd_variant
 
 QS = np.linspace(0.0, 1.0, 11)
+
+
+def is_missing(v: Any) -> bool:
+    """The documented rule, written in Python as the oracle: None, float NaN, pandas NA/NaT are missing."""
+    if v is None or (isinstance(v, (float, np.floating)) and math.isnan(v)):
+        return True
+    if isinstance(v, (np.datetime64, np.timedelta64)):
+        return np.isnat(v)
+    return type(v).__name__ in ("NAType", "NaTType") and type(v).__module__.startswith("pandas")
+
+
+def as_category(v: Any) -> Any:
+    """A non-missing value's category by the documented rule (category_rule.hpp), in Python."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, (str, bool)):
+        return str(v) if isinstance(v, str) else v
+    if isinstance(v, int):
+        return v if -(1 << 63) <= v < (1 << 63) else str(v)
+    if isinstance(v, float) and math.isfinite(v):
+        return v
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return str(v)
 
 
 def numpy_reference_edges(values: np.ndarray, bins: int) -> np.ndarray:
@@ -101,6 +126,7 @@ def categorical_values(rng: np.random.Generator, n: int) -> list[Any]:
     st.none(), st.floats(), st.integers(-(2**70), 2**70), st.booleans(), st.text(max_size=5), st.binary(max_size=5),
     st.builds(np.float64, st.floats()), st.builds(np.int64, st.integers(-(2**63), 2**63 - 1)),
     st.builds(np.str_, st.text(max_size=5)), st.builds(np.float32, st.floats(width=32)),
+    st.sampled_from([pd.NA, pd.NaT, np.datetime64("NaT"), np.timedelta64("NaT"), pd.Timestamp("2024-01-01")]),
 ))
 def test_canonical_category_rule_is_one_rule(value: Any) -> None:
     expected = None if is_missing(value) else as_category(value)

@@ -1,15 +1,7 @@
 // Categorical reference columns: counting and coding Python values by the
 // canonical category rule in one C++ loop (no Python bytecode per value).
 //
-// The rule mirrors driftline._columns.is_missing / as_category exactly:
-//   missing:  None, and float NaN (float subclasses such as numpy.float64 too);
-//   str, bool, int in [-2^63, 2^63), finite float: the value itself (as the
-//             exact builtin type: numpy.float64(1.5) is the category 1.5, an
-//             IntEnum member its int);
-//   bytes:    decoded as UTF-8 with replacement;
-//   numpy scalars: their item(), by the rules above;
-//   anything else (other ints, infinities, objects): str(value).
-// Values the fast paths do not cover call back into Python for str() or item().
+// The rule itself is category_rule.hpp (shared with the row encoder).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -21,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "category_rule.hpp"
 #include "register.hpp"
 
 namespace driftline::bindings {
@@ -28,37 +21,6 @@ namespace driftline::bindings {
 namespace py = pybind11;
 
 namespace {
-
-// The canonical category of v (a new reference), or an empty object for a missing value.
-py::object canonical(PyObject* v) {
-  if (v == Py_None) return py::object();
-  if (PyUnicode_CheckExact(v) || PyBool_Check(v)) return py::reinterpret_borrow<py::object>(v);
-  if (PyFloat_Check(v)) {
-    const double x = PyFloat_AS_DOUBLE(v);
-    if (std::isnan(x)) return py::object();
-    if (std::isfinite(x)) return PyFloat_CheckExact(v) ? py::reinterpret_borrow<py::object>(v) : py::float_(x);
-    return py::str(py::float_(x));
-  }
-  if (PyLong_Check(v)) {  // bool was handled above
-    int overflow = 0;
-    const long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-    if (overflow != 0) return py::str(py::handle(v));
-    return PyLong_CheckExact(v) ? py::reinterpret_borrow<py::object>(v) : py::int_(x);
-  }
-  if (PyUnicode_Check(v)) return py::str(py::handle(v));  // a str subclass: its plain text
-  if (PyBytes_Check(v)) {
-    PyObject* text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v), "replace");
-    if (text == nullptr) throw py::error_already_set();
-    return py::reinterpret_steal<py::object>(text);
-  }
-  static PyObject* generic = py::module_::import("numpy").attr("generic").ptr();
-  if (PyObject_IsInstance(v, generic) == 1) {
-    py::object item = py::handle(v).attr("item")();
-    if (item.ptr() == v) return py::str(py::handle(v));  // an item() that returns itself
-    return canonical(item.ptr());
-  }
-  return py::str(py::handle(v));
-}
 
 py::object as_list(py::handle values) {
   if (PyList_Check(values.ptr()) || PyTuple_Check(values.ptr())) return py::reinterpret_borrow<py::object>(values);
@@ -78,7 +40,7 @@ py::tuple count_categories(py::handle values) {
   std::vector<std::uint64_t> counts;
   std::uint64_t missing = 0;
   for (Py_ssize_t i = 0; i < n; ++i) {
-    const py::object key = canonical(items[i]);
+    const py::object key = canonical_category(items[i]);
     if (!key) {
       ++missing;
       continue;
@@ -107,7 +69,7 @@ py::array_t<double> encode_categories(py::handle values, const py::dict& codes, 
   py::array_t<double> out(n);
   double* p = out.mutable_data();
   for (Py_ssize_t i = 0; i < n; ++i) {
-    const py::object key = canonical(items[i]);
+    const py::object key = canonical_category(items[i]);
     if (!key) {
       p[i] = std::numeric_limits<double>::quiet_NaN();
       continue;
@@ -179,7 +141,7 @@ void register_categories(py::module_& m) {
   m.def(
       "_canonical_category",
       [](py::handle v) {
-        py::object c = canonical(v.ptr());
+        py::object c = canonical_category(v.ptr());
         return c ? c : py::none();
       },
       py::arg("value"),

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -15,6 +16,7 @@
 #include "convert.hpp"
 #include "driftline/feature_window.hpp"
 #include "driftline/window.hpp"
+#include "category_rule.hpp"
 #include "register.hpp"
 
 namespace driftline::bindings {
@@ -34,17 +36,18 @@ const double kAbsent = from_bits(kAbsentBits);
 const double kInvalid = from_bits(kInvalidBits);
 const double kMissing = std::numeric_limits<double>::quiet_NaN();
 
-// Unseen categorical values reported back per call, as (feature, value) pairs
-// (the Python layer keeps a bounded set of examples; the counts themselves are
-// in the "other" bin).
-constexpr std::size_t kMaxUnseenPerCall = 8;
+// Unseen categorical values reported back per call and feature, as (feature,
+// value, row) triples (the Python layer keeps a bounded set of examples; the
+// counts themselves are in the "other" bin). The cap is per feature, so one
+// feature's many unseen values never crowd out another's.
+constexpr std::size_t kMaxUnseenPerFeature = 8;
 
 // Converts one field of a row. Numbers (anything float() accepts without
 // parsing text) for numeric features; hashable values looked up in `codes`
 // for categorical ones. None and NaN are missing; what cannot be read is
 // invalid. Never raises.
 double encode_value(std::size_t f, PyObject* value, PyObject* codes, double other, std::vector<py::object>* unseen,
-                    Py_ssize_t row) {
+                    std::size_t unseen_cap, Py_ssize_t row) {
   if (value == Py_None) return kMissing;
   if (PyFloat_CheckExact(value)) {
     const double x = PyFloat_AS_DOUBLE(value);
@@ -59,13 +62,25 @@ double encode_value(std::size_t f, PyObject* value, PyObject* codes, double othe
     }
     return x;
   }
+  // Categorical: looked up by the canonical rule the Profile counted with
+  // (category_rule.hpp); an exact str is already canonical.
+  py::object category;
+  if (!PyUnicode_CheckExact(value)) {
+    try {
+      category = canonical_category(value);
+    } catch (py::error_already_set&) {  // a __str__ or item() that raises: the value cannot be read
+      return kInvalid;
+    }
+    if (!category) return kMissing;
+    value = category.ptr();
+  }
   PyObject* code = PyDict_GetItemWithError(codes, value);  // borrowed
   if (code == nullptr) {
-    if (PyErr_Occurred()) {  // unhashable
+    if (PyErr_Occurred()) {  // cannot happen for canonical categories (all hashable); kept as a guard
       PyErr_Clear();
       return kInvalid;
     }
-    if (unseen != nullptr && unseen->size() < kMaxUnseenPerCall) {
+    if (unseen != nullptr && unseen->size() < unseen_cap) {
       unseen->push_back(py::make_tuple(f, py::reinterpret_borrow<py::object>(value), row));
     }
     return other;
@@ -233,7 +248,8 @@ class RowEncoder {
         continue;
       }
       ++matched;
-      scratch[f] = encode_value(f, value, codes_[f].ptr(), other_[f], unseen, 0);
+      // one value per feature per row: at most one example each, no cap needed
+      scratch[f] = encode_value(f, value, codes_[f].ptr(), other_[f], unseen, SIZE_MAX, 0);
     }
     window.observe(scratch.rows(), 1, t, now);
     return matched;
@@ -321,7 +337,8 @@ class RowEncoder {
     PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
     Float64Array out(n);
     double* p = out.mutable_data();
-    for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(f, items[i], codes_[f].ptr(), other_[f], unseen, i);
+    const std::size_t cap = unseen->size() + kMaxUnseenPerFeature;
+    for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(f, items[i], codes_[f].ptr(), other_[f], unseen, cap, i);
     return out;
   }
 

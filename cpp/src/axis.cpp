@@ -72,6 +72,21 @@ Axis Axis::uniform(double lo, double hi, std::int64_t bins) {
   const double magnitude = std::max(std::fabs(lo), std::fabs(hi)) * axis.scale_ + double(bins) + 2.0;
   const double tolerance = 32.0 * std::numeric_limits<double>::epsilon() * magnitude;
   axis.tolerance_ = std::min(tolerance, 0.5);
+  // The kernels trust (x - lo) * scale wherever its fraction lies farther than
+  // the tolerance from an integer, and recheck the rest against the edges. That
+  // is exact if every edge's own position lands within half the tolerance of
+  // its index (positions are monotone in x, so values between two edges then
+  // land between their indices). Bins narrow enough to be subnormal, or so fine
+  // that the scale overflows, break it: such an axis is refused, not misbinned.
+  bool exact = std::isfinite(axis.scale_);
+  for (std::size_t i = 0; exact && i < axis.edges_.size(); ++i) {
+    exact = std::fabs((axis.edges_[i] - lo) * axis.scale_ - double(i)) <= 0.5 * axis.tolerance_;
+  }
+  if (!exact) {
+    throw std::invalid_argument("uniform axis over [" + format_number(lo) + ", " + format_number(hi) + ") with " +
+                                std::to_string(bins) +
+                                " bins cannot be binned exactly in doubles (bins too narrow); use driftline.Edges");
+  }
   axis.finish();
   return axis;
 }

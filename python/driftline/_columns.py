@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ._binary import Category
 
 Column = Any  # a 1-D array-like: numpy array, pandas Series, list
 
@@ -82,11 +80,6 @@ def _first(col: Column, n: int) -> list[Any]:
     return list(col[:n]) if not hasattr(col, "iloc") else list(col.iloc[:n])
 
 
-def is_missing(v: Any) -> bool:
-    """None and NaN (of any float type: Python, numpy float16/32/64) are missing; everything else is a value."""
-    return v is None or (isinstance(v, (float, np.floating)) and math.isnan(v))
-
-
 def as_list(col: Column) -> list[Any]:
     """The column's values as Python objects (numpy scalars become Python scalars)."""
     if hasattr(col, "tolist"):
@@ -97,20 +90,3 @@ def as_list(col: Column) -> list[Any]:
 def is_scalar(v: Any) -> bool:
     """Whether a mapping value is one field of one row (not a column)."""
     return v is None or isinstance(v, (str, bytes, int, float, bool, np.generic)) or np.ndim(v) == 0
-
-
-def as_category(v: Any) -> Category:
-    """A category as a plain Python str/int/bool/float (what the binary format stores); other objects by their str()."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, (str, bool)):
-        return v
-    if isinstance(v, int):
-        if not -(1 << 63) <= v < (1 << 63):
-            return str(v)
-        return v
-    if isinstance(v, float) and math.isfinite(v):
-        return v
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    return str(v)

@@ -118,8 +118,20 @@ class Ingest:
         if columns and not all(isinstance(k, str) for k in columns):
             raise TypeError("field names must be strings")
         n = len(next(iter(columns.values()))) if columns else 0
+        # Unexpected columns are read and checked before anything is counted.
+        extra = [(k, self._extra_column(k, c, n)) for k, c in columns.items() if k not in self._index]
         matched, unseen = self.encoder.observe_columns(self.core, columns, n, t, now)
         if unseen is not None:
             self._trackers.note_unseen(unseen, t)
-        if matched != len(columns):
-            self._trackers.add_fields([(k, as_list(c)) for k, c in columns.items() if k not in self._index], t)
+        if extra:
+            self._trackers.add_fields(extra, t)
+
+    @staticmethod
+    def _extra_column(name: str, column: Any, n: int) -> list[Any]:
+        """An unexpected field of a column batch as a list of n values; ValueError if it is not such a column."""
+        if is_scalar(column) or isinstance(column, Mapping):
+            raise ValueError(f"field {name!r} holds one value in a batch of columns; every field must be a column")
+        values = as_list(column)
+        if len(values) != n:
+            raise ValueError(f"column {name!r} holds {len(values)} values, expected {n}")
+        return values

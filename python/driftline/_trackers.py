@@ -18,7 +18,6 @@ import numpy as np
 
 from . import _binary, _core
 from ._clock import Clock
-from ._columns import as_category
 from .drift import psi
 from .policy import Policy
 from .profile import CategoricalFeature, NumericFeature, Profile
@@ -29,6 +28,29 @@ from .window import Window
 MAX_UNEXPECTED_FIELDS = 64
 MAX_TEXT_VALUES = 64
 MAX_UNSEEN_EXAMPLES = 10
+
+
+def readable_category(v: Any) -> Any:
+    """``v``'s canonical category (the Profile's rule), or None when it is missing or cannot be read.
+
+    An unexpected field's value is data, never a reason to fail a call that has
+    counted its row: a value whose ``str()`` raises is still an observation of
+    the field (in its window, as NaN), with no text.
+    """
+    try:
+        return _core._canonical_category(v)
+    except Exception:
+        return None
+
+
+def field_key(name: Any) -> str:
+    """The tracker name of a field: a str as itself, anything else by its repr (or its type when repr raises)."""
+    if isinstance(name, str):
+        return name
+    try:
+        return repr(name)
+    except Exception:
+        return f"<unprintable {type(name).__name__}>"
 
 
 class FieldTracker:
@@ -53,8 +75,9 @@ class FieldTracker:
                     continue
                 except (OverflowError, TypeError, ValueError):
                     pass  # an int beyond the double range (or a complex): kept as its text
-            if v is not None:
-                self.add_text(as_category(v), 1)
+            category = readable_category(v)
+            if category is not None:
+                self.add_text(category, 1)
         self.window.fill(numbers, t)
 
     def add_text(self, v: Any, n: int) -> None:
@@ -101,7 +124,7 @@ class Trackers:
                 callback(name, tracker.window._core)
 
     def _tracker(self, name: Any) -> FieldTracker:
-        key = name if isinstance(name, str) else repr(name)
+        key = field_key(name)
         tracker = self.fields.get(key)
         if tracker is None:
             if len(self.fields) >= MAX_UNEXPECTED_FIELDS:
@@ -123,7 +146,7 @@ class Trackers:
         with self._lock:
             for f, value, row in triples:
                 examples = self.unseen.setdefault(f, {})
-                examples[as_category(value)] = float(t[row]) if isinstance(t, np.ndarray) else t
+                examples[value] = float(t[row]) if isinstance(t, np.ndarray) else t  # canonical already
                 if len(examples) > MAX_UNSEEN_EXAMPLES:
                     del examples[min(examples, key=examples.__getitem__)]
 

@@ -182,7 +182,7 @@ def _tally(column: Any) -> tuple[dict[Any, int], Callable[[dict[Any, int], float
     """A column's category counts, and a function coding its values given the codes.
 
     C++ loops count and code the values by the canonical category rule
-    (``_columns.is_missing`` / ``as_category``) with no Python step per value; a
+    (``_core._canonical_category``, category_rule.hpp) with no Python step per value; a
     numpy unicode array (never missing: every element is a str) is counted on its
     buffer, without making a str per value.
     """
