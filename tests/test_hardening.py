@@ -497,3 +497,96 @@ def test_unseen_examples_are_kept_per_feature_within_one_call() -> None:
     for n in names:
         examples = report.features[n].unseen_examples
         assert f"{n}-row" in examples and any(str(e).startswith(f"{n}-new-") for e in examples), (n, examples)
+
+
+def test_copies_keep_an_injected_clock() -> None:
+    import copy
+
+    clock = Clock(1234.0)
+    monitor = dl.Monitor(_profile(), clock=clock)
+    monitor.observe({"x": 0.5, "c": "a", "extra": 1.0})
+    window = dl.Window(dl.Histogram(dl.Uniform(0, 1, 4)), clock=clock)
+    for duplicate in (copy.copy, copy.deepcopy):
+        m2 = duplicate(monitor)
+        assert m2._clock is clock and m2.to_bytes() == monitor.to_bytes()
+        m2.observe({"x": 0.5, "c": "a"})  # at the injected clock's time, not the wall clock's
+        assert m2.report().rows == 2
+        assert duplicate(window)._clock is clock
+
+
+def _forged_monitor(rename: bytes, to: bytes) -> bytes:
+    profile = dl.Profile.from_data({"xxxx": np.linspace(0.0, 1.0, 100)})
+    monitor = dl.Monitor(profile, clock=Clock(100.0))
+    monitor.observe({"xxxx": 0.5, "qqqq": 1.0, "rrrr": 2.0})
+    blob = monitor.to_bytes(embed_profile=True)
+    assert blob.count(rename) == 1
+    return reseal(blob.replace(rename, to))
+
+
+@pytest.mark.parametrize("rename, to", [(b"rrrr", b"qqqq"), (b"qqqq", b"xxxx")], ids=["repeated", "a-feature"])
+def test_forged_tracker_names_are_refused(rename: bytes, to: bytes) -> None:
+    with pytest.raises(dl.DecodeError, match="repeated or a profile feature"):
+        dl.Monitor.from_bytes(_forged_monitor(rename, to))
+
+
+# -- one rule per question, on every path --------------------------------------
+
+def _numeric_profile() -> dl.Profile:
+    return dl.Profile.from_data(pd.DataFrame({"x": np.linspace(0, 1, 100), "y": np.linspace(0, 1, 100)}))
+
+
+def _shapes(x: list) -> dict[str, Any]:
+    """One column of values for feature x, in every input shape a Monitor accepts (y is 0.5)."""
+    n = len(x)
+    obj = np.array(x + [None], dtype=object)[:n]
+    return {
+        "rows": [{"x": v, "y": 0.5} for v in x],
+        "dict-columns": {"x": list(x), "y": [0.5] * n},
+        "object-array-columns": {"x": obj, "y": np.full(n, 0.5)},
+        "2-D object array": np.stack([obj, np.full(n, 0.5, dtype=object)], axis=1),
+        "DataFrame": pd.DataFrame({"x": pd.Series(obj, dtype=object), "y": [0.5] * n}),
+    }
+
+
+def _feed(data: Any) -> dl.FeatureReport:
+    monitor = dl.Monitor(_numeric_profile(), clock=Clock(100.0))
+    if isinstance(data, list):
+        for row in data:
+            monitor.observe(row)
+    else:
+        monitor.observe(data)
+    return monitor.report().features["x"]
+
+
+@pytest.mark.parametrize("shape", ["rows", "dict-columns", "object-array-columns", "2-D object array", "DataFrame"])
+def test_missing_means_the_same_in_every_shape(shape: str) -> None:
+    values = [0.5, None, float("nan"), np.float32("nan"), pd.NA, pd.NaT, np.datetime64("NaT"), 0.25]
+    f = _feed(_shapes(values)[shape])
+    assert f.rows == 8 and f.invalid == 0 and f.missing_rate == pytest.approx(6 / 8)
+
+
+@pytest.mark.parametrize("shape", ["rows", "dict-columns", "object-array-columns", "2-D object array", "DataFrame"])
+def test_times_are_not_numbers_in_any_shape(shape: str) -> None:
+    values = [np.datetime64("2024-01-01T00:00:00", "ns"), np.timedelta64(5, "s"), pd.Timestamp("2024-01-01"), 0.5]
+    f = _feed(_shapes(values)[shape])
+    assert f.rows == 4 and f.invalid == 3
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s", "D"])
+def test_datetime_arrays_are_not_numbers_whatever_their_unit(unit: str) -> None:
+    times = np.array(["2024-01-01", "NaT", "2024-01-02"], dtype=f"datetime64[{unit}]")
+    for data in ({"x": times, "y": np.full(3, 0.5)}, np.stack([times, times], axis=1),
+                 pd.DataFrame({"x": times, "y": [0.5] * 3})):
+        f = _feed(data)
+        assert f.rows == 3 and f.invalid == 2 and f.missing_rate == 1.0
+
+
+def test_the_largest_double_gets_a_clear_error() -> None:
+    x = np.full(100, np.finfo(float).max)
+    x[::2] = 1.0
+    with pytest.raises(ValueError, match="feature 'x': the maximum is the largest double"):
+        dl.Profile.from_data(pd.DataFrame({"x": x}))
+    with pytest.raises(ValueError, match="largest double"):
+        dl.Edges.for_reference(x)
+    with pytest.raises(ValueError, match="largest double"):
+        dl.Edges.from_quantiles(x)

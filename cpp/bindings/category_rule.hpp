@@ -45,6 +45,32 @@ inline bool is_pandas_missing(PyObject* v) {
   return v == na || v == nat;
 }
 
+// Whether v is a numpy datetime64 or timedelta64 scalar: times, never numbers.
+inline bool is_numpy_time(PyObject* v) {
+  static PyObject* datetime64 = pybind11::object(pybind11::module_::import("numpy").attr("datetime64")).release().ptr();
+  static PyObject* timedelta64 = pybind11::object(pybind11::module_::import("numpy").attr("timedelta64")).release().ptr();
+  return PyObject_TypeCheck(v, reinterpret_cast<PyTypeObject*>(datetime64)) ||
+         PyObject_TypeCheck(v, reinterpret_cast<PyTypeObject*>(timedelta64));
+}
+
+// The missing rule for values that are not plain str/int/float (those have
+// their own fast checks): pandas NA and NaT, numpy's NaT. Numeric features
+// use it too, so "missing" means the same for every feature kind and input shape.
+inline bool is_missing_object(PyObject* v) {
+  if (is_pandas_missing(v)) return true;
+  if (!is_numpy_time(v)) return false;
+  // NaT != NaT (PyObject_RichCompareBool would shortcut on identity)
+  PyObject* differs = PyObject_RichCompare(v, v, Py_NE);
+  if (differs == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  const int truth = PyObject_IsTrue(differs);
+  Py_DECREF(differs);
+  if (truth < 0) PyErr_Clear();
+  return truth == 1;
+}
+
 // The canonical category of v (a new reference), or an empty object for a missing value.
 inline pybind11::object canonical_category(PyObject* v) {
   namespace py = pybind11;

@@ -55,6 +55,10 @@ double encode_value(std::size_t f, PyObject* value, PyObject* codes, double othe
   }
   if (codes == Py_None) {
     if (PyUnicode_Check(value) || PyBytes_Check(value)) return kInvalid;  // no text parsing
+    if (!PyFloat_Check(value) && !PyLong_Check(value)) {
+      if (is_missing_object(value)) return kMissing;  // pandas NA / NaT, numpy NaT
+      if (is_numpy_time(value)) return kInvalid;      // a time is not a number (whatever its unit)
+    }
     const double x = PyFloat_AsDouble(value);
     if (x == -1.0 && PyErr_Occurred()) {
       PyErr_Clear();
@@ -320,6 +324,11 @@ class RowEncoder {
 
   // Reads a column value by value (see encode_value); text and scalars are not columns.
   Float64Array encode_sequence(std::size_t f, py::handle values, std::vector<py::object>* unseen) const {
+    if (codes_[f].is_none() && py::array::check_(values.ptr())) {
+      const auto array = py::reinterpret_borrow<py::array>(values);
+      const char kind = array.dtype().kind();
+      if ((kind == 'M' || kind == 'm') && array.ndim() == 1) return times_as_numbers(array);
+    }
     if (PyUnicode_Check(values.ptr()) || PyBytes_Check(values.ptr()) || !PySequence_Check(values.ptr())) {
       throw py::type_error("column " + py::repr(names_[f]).cast<std::string>() + " must be a sequence of values, got " +
                            std::string(Py_TYPE(values.ptr())->tp_name));
@@ -339,6 +348,22 @@ class RowEncoder {
     double* p = out.mutable_data();
     const std::size_t cap = unseen->size() + kMaxUnseenPerFeature;
     for (Py_ssize_t i = 0; i < n; ++i) p[i] = encode_value(f, items[i], codes_[f].ptr(), other_[f], unseen, cap, i);
+    return out;
+  }
+
+  // A datetime64/timedelta64 column for a numeric feature, as encode_value
+  // reads each of its scalars: NaT is missing, every time is invalid (times
+  // are not numbers, in any unit or input shape).
+  static Float64Array times_as_numbers(const py::array& times) {
+    const auto raw = py::array_t<std::int64_t>::ensure(times.attr("view")("int64"));
+    if (!raw) throw py::error_already_set();
+    const auto n = raw.shape(0);
+    Float64Array out(n);
+    double* p = out.mutable_data();
+    const auto view = raw.unchecked<1>();
+    for (py::ssize_t i = 0; i < n; ++i) {
+      p[i] = view(i) == std::numeric_limits<std::int64_t>::min() ? kMissing : kInvalid;
+    }
     return out;
   }
 

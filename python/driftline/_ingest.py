@@ -25,6 +25,13 @@ def _is_single_row(data: Any) -> bool:
     return isinstance(data, (list, tuple))
 
 
+def _frame_column(column: Any) -> Any:
+    """A DataFrame column as the encoder reads it: a numpy array if numeric, else the Profile's values."""
+    if getattr(column.dtype, "kind", "O") in "biuf" and isinstance(column.dtype, np.dtype):
+        return column.to_numpy()
+    return as_list(column)
+
+
 def times_of(data: Any, t: Union[None, float, npt.ArrayLike], now: float) -> Union[float, np.ndarray]:
     """``t`` as one float (the clock's ``now`` when None) or, for a batch, a float64 array; raises before counting."""
     if t is None:
@@ -78,8 +85,9 @@ class Ingest:
             else:
                 self._observe_columns(dict(named_columns(data, self.names)[0]), times, now)
         elif is_dataframe(data):
-            # Columns as numpy arrays (a categorical column becomes an object array of its values).
-            self._observe_columns({str(c): data[c].to_numpy() for c in data.columns}, times, now)
+            # Numeric columns as numpy arrays; every other column as the Profile reads it
+            # (as_list: a datetime column's Timestamps, not its int64 nanoseconds).
+            self._observe_columns({str(c): _frame_column(data[c]) for c in data.columns}, times, now)
         elif isinstance(data, Mapping):
             if not data or is_scalar(next(iter(data.values()))):
                 self._observe_row(dict(data), row_time, now)

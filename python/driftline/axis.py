@@ -96,6 +96,8 @@ class Edges(Axis):
         edges = _quantile_values(values, bins)
         if edges.size == 1:
             edges = np.append(edges, edges[0])
+        if edges[-1] == _LARGEST_DOUBLE:
+            raise ValueError(f"the maximum is the largest double ({_LARGEST_DOUBLE!r}): no finite edge lies above it")
         edges[-1] = np.nextafter(edges[-1], np.inf)
         return cls(edges)
 
@@ -142,6 +144,12 @@ def reference_edges(values: "np.ndarray[Any, np.dtype[np.float64]]", bins: int, 
     """
     quantiles, equal = _core._reference_quantiles(values, sketch, np.linspace(0.0, 1.0, bins + 1).tolist())
     candidates, first = np.unique(quantiles, return_index=True)
+    if candidates[-1] == _LARGEST_DOUBLE:
+        # The last edge lies one double above the maximum: none is finite above this one.
+        raise ValueError(
+            f"the maximum is the largest double ({_LARGEST_DOUBLE!r}): no finite edge lies above it, "
+            "so it cannot be binned; rescale the values"
+        )
     hits = equal[first]  # how many values equal each candidate (0 if interpolated)
     beyond = np.nextafter(candidates, np.inf)
     if int(hits.sum()) == sketch.count:  # discrete: every value is a candidate
@@ -151,6 +159,9 @@ def reference_edges(values: "np.ndarray[Any, np.dtype[np.float64]]", bins: int, 
     quantile_edges = candidates.copy()
     quantile_edges[-1] = beyond[-1]
     return np.unique(np.concatenate([quantile_edges, spikes, np.nextafter(spikes, np.inf)]))
+
+
+_LARGEST_DOUBLE = float(np.finfo(np.float64).max)
 
 
 def _reference_values(sample: npt.ArrayLike, bins: int) -> tuple["np.ndarray[Any, np.dtype[np.float64]]", int]:

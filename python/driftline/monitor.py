@@ -308,4 +308,12 @@ class Monitor(RequiresInit):
         return _monitor_codec.decode(cls, data, profile, policy, clock)
 
     def __reduce__(self) -> tuple[Any, ...]:
+        # The clock is process state, not data: an unpickled Monitor uses the wall clock.
         return (Monitor.from_bytes, (self.to_bytes(embed_profile=True), self._policy))
+
+    def __copy__(self) -> "Monitor":
+        # A copy in this process keeps the clock (the same callable, shared) and the profile.
+        return _monitor_codec.decode(type(self), self.to_bytes(), self.profile, self._policy, self._clock)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Monitor":
+        return self.__copy__()

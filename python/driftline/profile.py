@@ -169,7 +169,10 @@ def _numeric_feature(name: str, values: np.ndarray, bins: int, edges: Optional[n
         if sketch.count == 0:
             raise ValueError(f"feature {name!r} has no finite values to build reference edges from")
         # The sketch's buckets bracket the quantiles: one C++ pass selects them exactly.
-        edges = reference_edges(values, bins, sketch)
+        try:
+            edges = reference_edges(values, bins, sketch)
+        except ValueError as e:
+            raise ValueError(f"feature {name!r}: {e}") from None
     hist = Histogram(Edges(edges))
     hist.fill(values)
     finite = values if sketch.count == values.size else values[np.isfinite(values)]

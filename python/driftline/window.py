@@ -191,6 +191,13 @@ class Window(RequiresInit, Generic[Slot]):
         # The clock is process state, not data: an unpickled window uses the wall clock.
         return (_restore, (self.to_bytes(),))
 
+    def __copy__(self) -> "Window[Slot]":
+        # A copy in this process keeps the clock (the same callable, shared).
+        return type(self).from_bytes(self.to_bytes(), self._clock)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Window[Slot]":
+        return self.__copy__()
+
 
 def _restore(data: bytes) -> Window[Any]:
     return Window.from_bytes(data)
