@@ -7,6 +7,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ._convert import numeric_column
+
 
 Column = Any  # a 1-D array-like: numpy array, pandas Series, list
 
@@ -68,16 +70,17 @@ def is_categorical_column(col: Column) -> bool:
     if kind == "b":
         return True
     if kind == "O":
-        try:
-            np.asarray(col, dtype=np.float64)
-        except (TypeError, ValueError):
+        # Text is never parsed as a number (the Monitor would count "1.5" as
+        # invalid for a numeric feature): any str, bytes or bool makes it categorical.
+        values = as_list(col)
+        if any(isinstance(v, (str, bytes, bool, np.bool_)) for v in values):
             return True
-        return bool(any(isinstance(v, bool) for v in _first(col, 64)))
+        try:
+            numeric_column(values, "")
+        except (TypeError, ValueError):
+            return True  # times, objects: categories by their text
+        return False
     return True
-
-
-def _first(col: Column, n: int) -> list[Any]:
-    return list(col[:n]) if not hasattr(col, "iloc") else list(col.iloc[:n])
 
 
 def as_list(col: Column) -> list[Any]:

@@ -18,7 +18,7 @@ from . import _binary, _core
 from ._columns import as_list, is_categorical_column, named_columns
 from ._initialized import RequiresInit
 from .axis import Edges, reference_edges
-from ._convert import numeric_vector
+from ._convert import numeric_column, numeric_vector
 from .histogram import Histogram
 from .seasons import Seasonality
 from .sketch import QuantileSketch
@@ -162,6 +162,24 @@ class CategoricalFeature(_Counted):
 Feature = Union[NumericFeature, CategoricalFeature]
 
 
+def _moments(finite: np.ndarray) -> tuple[float, float]:
+    """(mean, sum of squared deviations) of finite values, computed on values scaled by their
+    largest magnitude so that neither overflows on the way; a sum of squares beyond the largest
+    double (values near 1e154 and above) saturates there, so the profile stays encodable."""
+    if finite.size == 0:
+        return 0.0, 0.0
+    scale = float(np.max(np.abs(finite)))
+    if scale < 1e150:  # no overflow possible: numpy's own arithmetic, to the bit
+        mean = float(finite.mean())
+        return mean, float(((finite - mean) ** 2).sum())
+    unit = finite / scale
+    mean_unit = float(unit.mean())
+    squares = float(((unit - mean_unit) ** 2).sum())
+    with np.errstate(over="ignore"):
+        m2 = min(squares * scale * scale, float(np.finfo(np.float64).max))
+    return mean_unit * scale, m2
+
+
 def _numeric_feature(name: str, values: np.ndarray, bins: int, edges: Optional[np.ndarray]) -> NumericFeature:
     sketch = QuantileSketch(0.01)
     sketch.fill(values)
@@ -176,8 +194,7 @@ def _numeric_feature(name: str, values: np.ndarray, bins: int, edges: Optional[n
     hist = Histogram(Edges(edges))
     hist.fill(values)
     finite = values if sketch.count == values.size else values[np.isfinite(values)]
-    mean = float(finite.mean()) if finite.size else 0.0
-    m2 = float(((finite - mean) ** 2).sum()) if finite.size else 0.0
+    mean, m2 = _moments(finite)
     return NumericFeature(name, np.asarray(edges, dtype=np.float64), hist, sketch, mean, m2)
 
 
@@ -307,10 +324,7 @@ class Profile(RequiresInit):
                 cats = template.categories if isinstance(template, CategoricalFeature) else None
                 features.append(_categorical_feature(name, col, max_categories, cats))
             else:
-                try:
-                    values = np.asarray(col, dtype=np.float64)
-                except (TypeError, ValueError) as e:
-                    raise ValueError(f"feature {name!r} is not numeric: {e}") from e
+                values = numeric_column(col, name)
                 edges = template.edges if isinstance(template, NumericFeature) else None
                 features.append(_numeric_feature(name, values, bins, edges))
         profile = cls(features)
