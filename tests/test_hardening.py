@@ -125,6 +125,7 @@ def test_initialized_objects_keep_plain_attribute_errors() -> None:
 
 # -- algorithms bounded by their input -----------------------------------------
 
+import os  # noqa: E402
 import struct  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -132,9 +133,14 @@ import textwrap  # noqa: E402
 import time  # noqa: E402
 
 
+# Under AddressSanitizer (.ci/sanitize preloads it) the shadow memory needs far more
+# address space than any limit, and RSS is inflated: the limits are left out there.
+UNDER_ASAN = "asan" in os.environ.get("LD_PRELOAD", "")
+
+
 def _run_isolated(code: str, timeout: float = 60.0, stdin: bytes = b"") -> str:
     """Runs code in a fresh interpreter with a 4 GiB address-space limit; its stdout."""
-    prelude = "import resource; resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))\n"
+    prelude = "" if UNDER_ASAN else "import resource; resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))\n"
     done = subprocess.run(
         [sys.executable, "-c", prelude + textwrap.dedent(code)],
         input=stdin, capture_output=True, timeout=timeout,
@@ -233,7 +239,8 @@ def test_forged_window_blob_is_refused_before_allocating() -> None:
     )
     first, peak_mib = out.split("\n")[:2]
     assert first == "DecodeError True"
-    assert int(peak_mib) < 400  # the interpreter, numpy and driftline: well under the 1 GiB the ring needs
+    if not UNDER_ASAN:
+        assert int(peak_mib) < 400  # the interpreter, numpy and driftline: well under the 1 GiB the ring needs
 
 
 # -- operations that fail halfway ----------------------------------------------
