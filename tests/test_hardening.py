@@ -229,6 +229,7 @@ def test_forged_window_blob_is_refused_before_allocating() -> None:
         f"""
         import resource, sys, driftline as dl
         blob = sys.stdin.buffer.read()
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
         try:
             dl.Window.from_bytes(blob)
         except dl.DecodeError as e:
@@ -237,10 +238,11 @@ def test_forged_window_blob_is_refused_before_allocating() -> None:
         """,
         stdin=blob,
     )
-    first, peak_mib = out.split("\n")[:2]
+    before_mib, first, peak_mib = out.split("\n")[:3]
     assert first == "DecodeError True"
     if not UNDER_ASAN:
-        assert int(peak_mib) < 400  # the interpreter, numpy and driftline: well under the 1 GiB the ring needs
+        # refused before the ring (about 1 GiB) is built: the decoder's peak stays near the blob's size
+        assert int(peak_mib) - int(before_mib) < 64
 
 
 # -- operations that fail halfway ----------------------------------------------
