@@ -112,7 +112,7 @@ void Evaluator::set_seasons(std::size_t slots, double slot_seconds, double offse
     set_of[s] = std::int32_t(sets.size());
     sets.push_back(std::move(tables));
   }
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   sets.front() = std::move(sets_.front());
   sets_ = std::move(sets);
   season_set_ = std::move(set_of);
@@ -190,7 +190,7 @@ Evaluator::BucketVerdict Evaluator::judge_bucket(const Table& t, const std::uint
 Evaluation Evaluator::evaluate(FeatureWindow& window, double span, double now) {
   if (std::isnan(now)) throw std::invalid_argument("clock reading must not be NaN");
   if (!(span >= 0.0)) throw std::invalid_argument("span must be a non-negative number of seconds");
-  std::lock_guard<std::mutex> lock(mutex_);  // the cache and the reference sets
+  Lock lock(mutex_);  // the cache and the reference sets
   const FeatureBlock& prototype = window.ring().prototype();
   const std::size_t features = sets_[0].size();
   if (prototype.features() != features) {

@@ -31,17 +31,26 @@ void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, double t, do
   // Rows the ring counted as future are not in it; they do not make a feature
   // fresh either (late rows did carry values at t: max() below keeps the latest).
   if (ring_.fill(rows, n, t, now) == Ring::Placed::future || n == 0) return;
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (std::size_t f = 0; f < last_seen_.size(); ++f) {
-    if (!(t > last_seen_[f])) continue;
+  // Which features carry a value, found without the lock (the scan stops at
+  // the first value, but an all-missing column is read to its end).
+  const std::size_t features = last_seen_.size();
+  char on_stack[256];  // the request path: no allocation for up to 256 features
+  std::vector<char> on_heap(features > sizeof on_stack ? features : 0);
+  char* seen = features > sizeof on_stack ? on_heap.data() : on_stack;
+  std::fill(seen, seen + features, char(0));
+  for (std::size_t f = 0; f < features; ++f) {
     const double* column = rows.columns[f];
     const std::ptrdiff_t stride = rows.strides[f];
     for (std::size_t i = 0; i < n; ++i) {
       if (!std::isnan(column[std::ptrdiff_t(i) * stride])) {
-        last_seen_[f] = t;
+        seen[f] = 1;
         break;
       }
     }
+  }
+  Lock lock(mutex_);
+  for (std::size_t f = 0; f < features; ++f) {
+    if (seen[f]) last_seen_[f] = std::max(last_seen_[f], t);
   }
 }
 
@@ -69,7 +78,7 @@ void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, const double
           if (t[i] > latest[f] && !std::isnan(rows.columns[f][std::ptrdiff_t(i) * rows.strides[f]])) latest[f] = t[i];
         }
       }
-      std::lock_guard<std::mutex> lock(mutex_);
+      Lock lock(mutex_);
       for (std::size_t f = 0; f < features; ++f) last_seen_[f] = std::max(last_seen_[f], latest[f]);
     }
     begin = end;
@@ -77,7 +86,7 @@ void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, const double
 }
 
 std::vector<double> FeatureWindow::last_seen() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return last_seen_;
 }
 
@@ -89,7 +98,7 @@ void FeatureWindow::merge(const FeatureWindow& other) {
   }
   const std::vector<double> seen = other.last_seen();
   ring_.merge(other.ring_);  // validates features and bins
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   for (std::size_t f = 0; f < last_seen_.size(); ++f) last_seen_[f] = std::max(last_seen_[f], seen[f]);
 }
 

@@ -115,7 +115,7 @@ Histogram::Histogram(Axis axis, std::vector<std::uint64_t> counts)
 }
 
 Histogram::Histogram(const Histogram& other) : axis_(other.axis_) {
-  std::lock_guard<std::mutex> lock(other.mutex_);
+  Lock lock(other.mutex_);
   counts_ = other.counts_;
   total_ = other.total_;
 }
@@ -127,7 +127,7 @@ void Histogram::reserve(std::uint64_t n) const {
 Histogram& Histogram::operator=(const Histogram& other) {
   if (this == &other) return *this;
   Histogram copy(other);
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   axis_ = std::move(copy.axis_);
   counts_ = std::move(copy.counts_);
   total_ = copy.total_;
@@ -139,7 +139,7 @@ void Histogram::fill(const double* values, std::size_t n) {
   if (axis_.slots() <= kMaxInterleavedSlots) {
     std::vector<std::uint64_t> local(axis_.slots(), 0);
     count_slots(axis_, values, n, local.data());
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     reserve(n);
     for (std::size_t j = 0; j < local.size(); ++j) counts_[j] += local[j];
     total_ += n;
@@ -150,12 +150,12 @@ void Histogram::fill(const double* values, std::size_t n) {
   // covers the whole call; a block's own check can only fail if concurrent
   // fills pass 2^64 - 1 together, and it still never lets a count wrap.
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     reserve(n);
   }
   for_each_slot_block(axis_, values, n, [&](const std::uint32_t* s, std::size_t m, const double*,
                                             std::size_t) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     reserve(m);
     for (std::size_t i = 0; i < m; ++i) ++counts_[s[i]];
     total_ += m;
@@ -164,7 +164,7 @@ void Histogram::fill(const double* values, std::size_t n) {
 
 void Histogram::record(double value) {
   const std::uint32_t slot = axis_.slot(value);
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   reserve(1);
   ++counts_[slot];
   ++total_;
@@ -176,25 +176,25 @@ void Histogram::merge(const Histogram& other) {
                         " and " + other.axis_.describe());
   }
   const Histogram theirs(other);  // a consistent snapshot; also safe for self-merge
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   reserve(theirs.total_);
   add_checked(counts_, theirs.counts_);
   total_ += theirs.total_;
 }
 
 void Histogram::reset() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   std::fill(counts_.begin(), counts_.end(), 0);
   total_ = 0;
 }
 
 std::vector<std::uint64_t> Histogram::slot_counts() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return counts_;
 }
 
 std::uint64_t Histogram::total() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return total_;
 }
 

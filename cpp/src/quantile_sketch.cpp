@@ -68,7 +68,7 @@ QuantileSketch::QuantileSketch(const QuantileSketch& other)
 QuantileSketch& QuantileSketch::operator=(const QuantileSketch& other) {
   if (this == &other) return *this;
   State copy = other.snapshot();
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   requested_scale_ = other.requested_scale_;
   max_buckets_ = other.max_buckets_;
   state_ = std::move(copy);
@@ -76,7 +76,7 @@ QuantileSketch& QuantileSketch::operator=(const QuantileSketch& other) {
 }
 
 QuantileSketch::State QuantileSketch::snapshot() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return state_;
 }
 
@@ -113,7 +113,7 @@ void QuantileSketch::add_sum(State& s, double hi, double lo) {
 }
 
 void QuantileSketch::record(double value) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   State& s = state_;
   check_room(s.all_count(), 1);
   if (std::isnan(value)) {
@@ -151,12 +151,36 @@ void QuantileSketch::record(double value) {
 
 void QuantileSketch::fill(const double* values, std::size_t n) {
   if (n == 0) return;
+  if (n <= kFillInPlace) {
+    Lock lock(mutex_);
+    check_room(state_.all_count(), n);
+    fill_into(state_, values, n);
+    return;
+  }
+  // A batch is counted into a private state, without the lock, at the scale
+  // the sketch has now, then folded in under the lock (O(buckets)): the lock
+  // is never held for the batch. The fold gives the bucket counts, min, max
+  // and scale a sequential fill would (the scale is the finest that holds the
+  // union either way); only the double-double sum may differ in its last bits.
+  State part;
+  {
+    Lock lock(mutex_);
+    check_room(state_.all_count(), n);
+    part.scale = state_.scale;
+  }
+  part.mapping = &ExponentMapping::at(part.scale);
+  part.min = kInf;
+  part.max = -kInf;
+  fill_into(part, values, n);
+  Lock lock(mutex_);
+  check_room(state_.all_count(), n);  // again: other calls may have counted meanwhile
+  fold_into(state_, std::move(part));
+}
+
+void QuantileSketch::fill_into(State& s, const double* values, std::size_t n) const {
   std::int32_t index[kSketchBlock];
   std::uint8_t cls[kSketchBlock];
   const Kernels& k = active_kernels();
-  std::lock_guard<std::mutex> lock(mutex_);
-  State& s = state_;
-  check_room(s.all_count(), n);
   for (std::size_t start = 0; start < n; start += kSketchBlock) {
     const std::size_t m = std::min(kSketchBlock, n - start);
     const ExponentMapping& mapping = ExponentMapping::at(s.scale);
@@ -241,8 +265,11 @@ void QuantileSketch::fill(const double* values, std::size_t n) {
 
 void QuantileSketch::merge(const QuantileSketch& other) {
   State theirs = other.snapshot();  // other is never modified; also safe for self-merge
-  std::lock_guard<std::mutex> lock(mutex_);
-  State& s = state_;
+  Lock lock(mutex_);
+  fold_into(state_, std::move(theirs));
+}
+
+void QuantileSketch::fold_into(State& s, State theirs) const {
   const int target = std::min(s.scale, theirs.scale);
   State merged = s;
   downscale(merged, merged.scale - target);
@@ -276,7 +303,7 @@ void QuantileSketch::merge(const QuantileSketch& other) {
 }
 
 void QuantileSketch::reset() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   state_ = State();
   state_.scale = requested_scale_;
   state_.mapping = &ExponentMapping::at(requested_scale_);
@@ -382,41 +409,41 @@ double QuantileSketch::rank(double x) const {
 }
 
 int QuantileSketch::scale() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return state_.scale;
 }
 
 std::uint64_t QuantileSketch::count() const { return snapshot().finite_count(); }
 std::uint64_t QuantileSketch::zero_count() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return state_.zero;
 }
 std::uint64_t QuantileSketch::nan_count() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return state_.nan;
 }
 std::uint64_t QuantileSketch::positive_inf_count() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return state_.positive_inf;
 }
 std::uint64_t QuantileSketch::negative_inf_count() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return state_.negative_inf;
 }
 double QuantileSketch::sum() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return state_.sum_hi + state_.sum_lo;
 }
 double QuantileSketch::min() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return state_.min == kInf ? std::numeric_limits<double>::quiet_NaN() : state_.min;
 }
 double QuantileSketch::max() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   return state_.max == -kInf ? std::numeric_limits<double>::quiet_NaN() : state_.max;
 }
 std::size_t QuantileSketch::bucket_count() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   auto span = [](const BucketStore& b) {
     return b.empty() ? std::size_t(0) : std::size_t(b.hi() - b.lo() + 1);
   };

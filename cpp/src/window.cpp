@@ -31,7 +31,7 @@ T take_blob(ByteReader& r) {
 
 template <typename T>
 std::vector<std::uint8_t> Window<T>::to_bytes() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  Lock lock(mutex_);
   ByteWriter w;
   w.u16(std::uint16_t(object_type_of<T>()));
   w.u16(0);

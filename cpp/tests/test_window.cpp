@@ -1,14 +1,17 @@
 // Event-time windows: nothing is lost without a count (total == slots + late +
 // future + expired), per-value timestamps equal per-slot fills, merges of
 // split streams equal one window, and the feature window the Monitor uses.
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "check.hpp"
 #include "driftline/feature_window.hpp"
 #include "driftline/histogram.hpp"
+#include "driftline/mutex.hpp"
 #include "driftline/quantile_sketch.hpp"
 #include "driftline/window.hpp"
 
@@ -159,4 +162,88 @@ DL_TEST(feature_window_per_row_times_equal_single_rows) {
   CHECK_THROWS(std::invalid_argument, batch.observe(driftline::FeatureRows{columns, strides}, n, bad.data(), now));
   CHECK(batch.to_bytes() == before);
   dltest::record("bytes", batch.to_bytes());
+}
+
+DL_TEST(large_batches_fold_into_the_slot_an_in_place_fill_would_use) {
+  // Batches above the in-place size are counted privately and folded: the
+  // ring, its counters and the place reported equal those of small batches.
+  dltest::Random rng(25);
+  std::vector<double> values(5000);
+  for (double& v : values) v = rng.bell();
+  const double now = 6000.0;
+  using W = Window<Histogram>;
+  W big(Histogram(Axis::uniform(-2, 2, 16)), 60.0, 10), small(Histogram(Axis::uniform(-2, 2, 16)), 60.0, 10);
+  for (double t : {now - 30.0, now - 5000.0, now + 500.0, now + 61.0}) {  // in the ring, late, future, look-ahead
+    const W::Placed placed = big.fill(values.data(), values.size(), t, now);
+    W::Placed last = W::Placed::slot;
+    for (std::size_t i = 0; i < values.size(); i += 1000) last = small.fill(values.data() + i, 1000, t, now);
+    CHECK(placed == last);
+  }
+  CHECK(big.to_bytes() == small.to_bytes());
+  CHECK_EQ(big.late(), std::uint64_t(5000));
+  CHECK_EQ(big.future(), std::uint64_t(5000));
+
+  Window<QuantileSketch> sketches(QuantileSketch(6, 512), 60.0, 10), pieces(QuantileSketch(6, 512), 60.0, 10);
+  sketches.fill(values.data(), values.size(), now, now);
+  for (std::size_t i = 0; i < values.size(); i += 500) pieces.fill(values.data() + i, 500, now, now);
+  CHECK(sketches.merged(std::numeric_limits<double>::infinity(), now) == pieces.merged(std::numeric_limits<double>::infinity(), now));
+}
+
+namespace {
+
+// Wait hooks that count their calls and check they are paired.
+std::atomic<int> released{0}, reacquired{0};
+int token_value = 7;
+void* count_release() {
+  released.fetch_add(1);
+  return &token_value;
+}
+void count_reacquire(void* token) {
+  CHECK(token == &token_value);
+  reacquired.fetch_add(1);
+}
+const driftline::WaitHooks counting_hooks{&count_release, &count_reacquire};
+
+}  // namespace
+
+DL_TEST(a_contended_lock_calls_the_wait_hooks_around_the_wait) {
+  driftline::set_wait_hooks(&counting_hooks);
+  driftline::Mutex mutex;
+  {
+    driftline::Lock uncontended(mutex);  // the fast path never calls a hook
+  }
+  CHECK_EQ(released.load(), 0);
+  mutex.lock();
+  std::atomic<bool> acquired{false};
+  std::thread waiter([&] {
+    driftline::Lock lock(mutex);
+    acquired = true;
+  });
+  while (released.load() == 0) std::this_thread::yield();  // it released "its host's lock" before waiting
+  CHECK(!acquired.load());
+  CHECK_EQ(reacquired.load(), 0);
+  mutex.unlock();
+  waiter.join();
+  CHECK(acquired.load());
+  CHECK_EQ(released.load(), 1);
+  CHECK_EQ(reacquired.load(), 1);
+  driftline::set_wait_hooks(nullptr);
+}
+
+DL_TEST(concurrent_batches_and_records_lose_nothing) {
+  dltest::Random rng(26);
+  std::vector<double> values(40000);
+  for (double& v : values) v = rng.heavy_tail();
+  QuantileSketch shared(6, 256), alone(6, 256);
+  alone.fill(values.data(), values.size());
+  std::thread batches([&] {
+    for (std::size_t i = 0; i < 20000; i += 5000) shared.fill(values.data() + i, 5000);
+  });
+  for (std::size_t i = 20000; i < values.size(); ++i) shared.record(values[i]);
+  batches.join();
+  CHECK_EQ(shared.count(), alone.count());
+  CHECK_EQ(shared.scale(), alone.scale());
+  CHECK(shared.buckets(false) == alone.buckets(false));
+  CHECK_EQ(shared.min(), alone.min());
+  CHECK_EQ(shared.max(), alone.max());
 }

@@ -3,10 +3,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <vector>
 
 #include "driftline/feature_window.hpp"
+#include "driftline/mutex.hpp"
 
 namespace driftline {
 
@@ -151,7 +151,7 @@ class Evaluator {
   std::vector<std::int32_t> season_set_;  // per season slot: its index in sets_ (0: falls back); empty: none
   double season_seconds_ = 3600.0, season_offset_ = 0.0;
   std::int64_t season_phase_ = 0;
-  std::mutex mutex_;  // guards the cache
+  Mutex mutex_;  // guards the cache
   std::uint64_t cached_window_ = 0;
   std::vector<CachedBucket> cache_;  // by ring position
 };

@@ -3,10 +3,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <vector>
 
 #include "driftline/feature_block.hpp"
+#include "driftline/mutex.hpp"
 #include "driftline/window.hpp"
 
 namespace driftline {
@@ -77,7 +77,7 @@ class FeatureWindow {
   Ring ring_;
   std::vector<double> last_seen_;
   std::uint64_t identity_ = next_identity();
-  mutable std::mutex mutex_;  // guards last_seen_
+  mutable Mutex mutex_;  // guards last_seen_
 };
 
 }  // namespace driftline

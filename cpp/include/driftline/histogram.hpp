@@ -3,10 +3,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <vector>
 
 #include "driftline/axis.hpp"
+#include "driftline/mutex.hpp"
 
 namespace driftline {
 
@@ -77,7 +77,7 @@ class Histogram {
   Axis axis_;
   std::vector<std::uint64_t> counts_;  // axis_.slots() entries
   std::uint64_t total_ = 0;            // invariant: the sum of counts_, so no slot can wrap either
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
 };
 
 // Adds the slot of each value in x[0..n) into counts[0..axis.slots()) using the

@@ -3,12 +3,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "driftline/bucket_store.hpp"
 #include "driftline/exponent_mapping.hpp"
+#include "driftline/mutex.hpp"
 
 namespace driftline {
 
@@ -33,8 +33,10 @@ namespace driftline {
 // bit of a double except under extreme cancellation, and in practice does not
 // depend on the order of records and merges.
 //
-// Thread safety: every member may be called concurrently; each call holds the
-// sketch's mutex (fill holds it for the whole batch; the bindings release the GIL).
+// Thread safety: every member may be called concurrently. The lock is held for
+// O(1024 + buckets) work at most: a larger fill counts privately without it and
+// folds in (the bindings release the GIL for fills; a caller that must wait for
+// the lock gives the GIL up first, see mutex.hpp).
 //
 // Binary payload, version 1 (object type 2 in the envelope of serde.hpp):
 //
@@ -133,13 +135,21 @@ class QuantileSketch {
   int downscale_needed(const State& s, std::int32_t pos_lo, std::int32_t pos_hi,
                        std::int32_t neg_lo, std::int32_t neg_hi) const;
   static void downscale(State& s, int by);
+  // Counts values into s (no lock taken: s is the sketch's state under its
+  // lock, or a private one). The caller has checked the room for n.
+  void fill_into(State& s, const double* values, std::size_t n) const;
+  // Adds theirs to s, all or nothing (overflow is checked before any change).
+  void fold_into(State& s, State theirs) const;
+  // Batches up to this size are counted in place under the lock (a short
+  // critical section either way); larger ones privately, then folded.
+  static constexpr std::size_t kFillInPlace = 1024;
   static void add_sum(State& s, double hi, double lo);
   static double quantile_of(const State& s, double q);
 
   int requested_scale_;
   std::uint32_t max_buckets_;
   State state_;
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
 };
 
 }  // namespace driftline

@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <mutex>
 #include <stdexcept>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +17,7 @@
 #include "driftline/feature_block.hpp"
 #include "driftline/histogram.hpp"
 #include "driftline/kernels.hpp"
+#include "driftline/mutex.hpp"
 #include "driftline/quantile_sketch.hpp"
 #include "driftline/serde.hpp"
 #include "driftline/time_range.hpp"
@@ -75,13 +75,18 @@ inline bool compatible(const FeatureBlock& prototype, const FeatureBlock& slot) 
 // times, O(1) expected per run of times in one slot), O(min(gap, length)) to
 // advance, O(length) to merge or read.
 //
-// Thread safety: every member may be called concurrently (one mutex; batch
-// fills hold it for the batch). Memory: (length + 1) prototypes, fixed.
+// Thread safety: every member may be called concurrently (one mutex). Fills
+// count batches privately and hold the lock only to fold them in (O(slot size)
+// per touched slot); merge and the readers hold it for O(ring size). A caller
+// that must wait for the lock gives its host's global lock up first
+// (mutex.hpp). Memory: (length + 1) prototypes, fixed, plus a fill's private
+// copies while it runs.
 template <typename T>
 class Window {
  public:
   static constexpr std::uint32_t max_length = 1u << 20;
   static constexpr std::size_t kPiece = 16384;
+  static constexpr std::size_t kFillInPlace = 1024;
 
   // Throws std::invalid_argument for width <= 0 or not finite, or length
   // outside 1 .. max_length. The prototype's contents are ignored (reset).
@@ -101,7 +106,7 @@ class Window {
   }
 
   Window(const Window& other) : prototype_(other.prototype()) {
-    std::lock_guard<std::mutex> lock(other.mutex_);
+    Lock lock(other.mutex_);
     copy_from(other);
   }
 
@@ -113,15 +118,31 @@ class Window {
   enum class Placed { slot, late, future };
 
   // Adds n values (rows, for FeatureBlock), all at time t; returns where they went.
+  //
+  // Up to kFillInPlace values are filled into their slot under the lock. A
+  // larger batch whose slot is in the ring is filled into a private copy of
+  // the prototype without the lock and merged in under it (O(slot size)), so
+  // the lock is never held for a batch; the counts are those of an in-place
+  // fill (a QuantileSketch slot's sum may differ in its last bits).
   template <typename Input>
   Placed fill(const Input& values, std::size_t n, double t, double now) {
     check_time(t, "timestamp");
     check_clock(now);
-    std::lock_guard<std::mutex> lock(mutex_);
+    const std::int64_t k = slot_of(t);
+    if (n > kFillInPlace && will_hold(k, n, now)) {
+      T part = prototype_;
+      part.fill(values, n);
+      Lock lock(mutex_);
+      check_room(n);  // again: other calls may have counted meanwhile
+      advance(now);
+      total_ += n;
+      return add_part(k, part, n);
+    }
+    Lock lock(mutex_);
     check_room(n);  // total_ bounds every other count, so nothing below can overflow
     advance(now);
     total_ += n;
-    return add_run(slot_of(t), values, n);
+    return add_run(k, values, n);
   }
 
   // Adds n values with per-value timestamps t[0..n), all or nothing: a NaN
@@ -140,7 +161,7 @@ class Window {
     check_clock(now);
     std::int64_t head;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      Lock lock(mutex_);
       check_room(n);
       head = head_ == std::numeric_limits<std::int64_t>::min() ? slot_of(now) : std::max(head_, slot_of(now));
     }
@@ -168,7 +189,7 @@ class Window {
       }
       i = j;
     }
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     check_room(n);  // again: other calls may have counted meanwhile
     advance(now);
     total_ += n;
@@ -190,7 +211,7 @@ class Window {
   // Moves the head with the clock (expiring slots) without adding anything.
   void advance_to(double now) {
     check_clock(now);
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     advance(now);
   }
 
@@ -199,7 +220,7 @@ class Window {
   T merged(double last, double now) {
     check_clock(now);
     if (!(last >= 0.0)) throw std::invalid_argument("last must be a non-negative number of seconds");
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     advance(now);
     T out = prototype_;
     for (std::int64_t k = head_ - std::int64_t(length_) + 1; k <= head_ + 1; ++k) {
@@ -212,7 +233,7 @@ class Window {
   // slot is included only when it holds something.
   std::vector<std::pair<double, T>> series(double now) {
     check_clock(now);
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     advance(now);
     std::vector<std::pair<double, T>> out;
     for (std::int64_t k = head_ - std::int64_t(length_) + 1; k <= head_ + 1; ++k) {
@@ -230,7 +251,7 @@ class Window {
   template <typename Visit>
   void visit(double now, Visit&& visit) {
     check_clock(now);
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     advance(now);
     for (std::int64_t k = head_ - std::int64_t(length_) + 1; k <= head_ + 1; ++k) {
       const T& slot = slots_[position(k)];
@@ -249,7 +270,7 @@ class Window {
   // bounds every other sum) comes before the first change.
   void merge(const Window& other) {
     const Window copy(other);  // a snapshot under other's lock only: no lock-order deadlock
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     if (copy.width_ != width_ || copy.length_ != length_) {
       throw std::invalid_argument("cannot merge windows of different width or length");
     }
@@ -306,7 +327,7 @@ class Window {
   // expired, then write_slot(w, slot) for the L + 1 slots in to_bytes' order.
   template <typename WriteSlot>
   void write_compact(ByteWriter& w, WriteSlot write_slot) const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     w.u32(length_);
     w.f64(width_);
     w.u64(std::uint64_t(head_));
@@ -511,9 +532,27 @@ class Window {
     head_ = target;
   }
 
-  // Precondition: advance() has set the head.
-  template <typename Input>
-  Placed add_run(std::int64_t k, const Input& values, std::size_t n) {
+  // Whether slot k would hold a batch of n values at clock reading now, as of
+  // this moment (the ring may move before the batch is added). Throws
+  // std::overflow_error unless n fits below 2^64 - 1 in total, so that a
+  // batch that must fail does so before it is counted.
+  bool will_hold(std::int64_t k, std::size_t n, double now) const {
+    Lock lock(mutex_);
+    check_room(n);
+    const std::int64_t head =
+        head_ == std::numeric_limits<std::int64_t>::min() ? slot_of(now) : std::max(head_, slot_of(now));
+    return k <= head + 1 && k >= head - std::int64_t(length_) + 1;
+  }
+
+  // add_run for values already counted into `part` (its count is n).
+  Placed add_part(std::int64_t k, const T& part, std::size_t n) {
+    const Placed placed = place(k, n);
+    if (placed == Placed::slot) slots_[position(k)].merge(part);
+    return placed;
+  }
+
+  // Where n values at slot k go; late and future ones are counted here.
+  Placed place(std::int64_t k, std::size_t n) {
     if (k > head_ + 1) {
       future_ += n;
       return Placed::future;
@@ -522,13 +561,20 @@ class Window {
       late_ += n;
       return Placed::late;
     }
-    slots_[position(k)].fill(values, n);
     return Placed::slot;
+  }
+
+  // Precondition: advance() has set the head.
+  template <typename Input>
+  Placed add_run(std::int64_t k, const Input& values, std::size_t n) {
+    const Placed placed = place(k, n);
+    if (placed == Placed::slot) slots_[position(k)].fill(values, n);
+    return placed;
   }
 
   template <typename V>
   V locked(const V& v) const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    Lock lock(mutex_);
     return v;
   }
 
@@ -549,7 +595,7 @@ class Window {
   std::vector<T> slots_;
   std::int64_t head_ = std::numeric_limits<std::int64_t>::min();
   std::uint64_t total_ = 0, late_ = 0, future_ = 0, expired_ = 0;
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
 };
 
 using HistogramWindow = Window<Histogram>;
