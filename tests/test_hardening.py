@@ -353,6 +353,48 @@ def test_text_timestamps_are_never_parsed(t: object) -> None:
     assert monitor.rows == 0 and window.total == 0
 
 
+def _accounted(report: dl.Report) -> int:
+    return report.rows + report.before_span + report.expired + report.late + report.future
+
+
+@pytest.mark.parametrize(
+    ("scale", "counter"),
+    [(1e3, "future"), (1e6, "future"), (1e-3, "late")],
+    ids=["ms", "us", "thousandths"],
+)
+def test_rows_with_timestamps_in_the_wrong_unit_are_accounted_and_named(scale: float, counter: str) -> None:
+    now = 1.7e9
+    monitor = dl.Monitor(_profile(), clock=Clock(now))
+    rng = np.random.default_rng(3)
+    n = 400
+    monitor.observe({"x": rng.random(n), "c": ["a", "b"] * (n // 2)}, t=np.full(n, now * scale))
+    monitor.observe({"x": rng.random(10), "c": ["a"] * 10})
+    report = monitor.report()
+    assert report.status == "warn"
+    (reason,) = [r for r in report.reasons if r.startswith("timestamps:")]
+    assert f"{n} of {n + 10} rows" in reason and "seconds since the epoch" in reason
+    assert getattr(report, counter) == n and report.rows == 10
+    assert _accounted(report) == monitor.rows
+    assert f"{n} {counter}" in str(report)
+    assert report.to_dict()[counter] == n
+
+
+def test_rows_outside_the_span_are_accounted_without_a_timestamp_reason() -> None:
+    clock = Clock(10_000.0)
+    monitor = dl.Monitor(_profile(), window=600, bucket=60, clock=clock)
+    rng = np.random.default_rng(4)
+    for t in (10_000.0, 10_300.0, 10_590.0):
+        clock.t = t
+        monitor.observe({"x": rng.random(100), "c": ["a", "b"] * 50})
+    monitor.observe({"x": [0.5], "c": ["a"]}, t=clock.t - 5_000)  # one late row: not "most"
+    clock.t = 10_700.0  # the first batch has left the 600 s window
+    report = monitor.report(last=120)
+    assert report.expired == 100 and report.rows == 100 and report.before_span == 100 and report.late == 1
+    assert _accounted(report) == monitor.rows == 301
+    assert not [r for r in report.reasons if r.startswith("timestamps:")]
+    assert "not shown: 100 before the span, 100 expired, 1 late" in str(report)
+
+
 # -- axes that do not bin what they accept -------------------------------------
 
 from helpers import each_simd_variant, reference_slots, reseal  # noqa: E402

@@ -74,6 +74,7 @@ def test_scrape_equals_the_report() -> None:
     assert value("driftline_latency_max_seconds") == pytest.approx(r.latency.max)
     assert value("driftline_rows_total") == m.rows == 2001
     assert value("driftline_future_rows_total") == 1 and value("driftline_late_rows_total") == 0
+    assert value("driftline_expired_rows_total") == r.expired == 0
 
 
 def test_empty_monitor_scrapes_and_bad_arguments_raise() -> None:

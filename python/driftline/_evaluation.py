@@ -15,7 +15,7 @@ from .report import Contributor, FeatureReport, LatencyReport, SchemaReport, Sta
 from .sketch import QuantileSketch
 from .window import Window
 
-__all__ = ["Judge", "latency_report", "overall_status"]
+__all__ = ["Judge", "latency_report", "overall_status", "timestamp_reason"]
 
 _THRESHOLDS = (
     "psi_warn", "psi_alert", "noise_alpha", "missing_warn", "missing_alert",
@@ -229,12 +229,44 @@ def latency_report(
     )
 
 
+def timestamp_reason(total: int, late: int, future: int) -> Optional[str]:
+    """Why most rows are not in the report, when most rows ever observed went to no bucket for their timestamps.
+
+    Both sides are lifetime counts, so the rule reads the same on every report:
+    a Monitor whose rows mostly carry timestamps outside its window (a wrong
+    unit, a lagging replay, a clock that disagrees with the data) says so,
+    instead of showing few rows or "insufficient data" without a cause.
+    """
+    dropped = late + future
+    if dropped == 0 or 2 * dropped <= total:
+        return None
+    parts = []
+    if future:
+        parts.append(f"{future} ahead of the clock by more than one bucket")
+    if late:
+        parts.append(f"{late} older than the window")
+    return (
+        f"{dropped} of {total} rows observed went to no bucket for their timestamps ({', '.join(parts)}); "
+        "timestamps must be seconds since the epoch on the Monitor's clock"
+    )
+
+
 def overall_status(
-    features: dict[str, FeatureReport], levels: np.ndarray, schema: SchemaReport, latency: LatencyReport, min_count: int
+    features: dict[str, FeatureReport],
+    levels: np.ndarray,
+    schema: SchemaReport,
+    latency: LatencyReport,
+    min_count: int,
+    timestamps: Optional[str] = None,
 ) -> tuple[Status, tuple[str, ...]]:
-    """The worst of features (``levels``: evaluate's, -1 not judged), schema and latency, and every reason behind a warn or alert."""
+    """The worst of features (``levels``: evaluate's, -1 not judged), schema, latency and timestamps, with every reason.
+
+    ``timestamps`` (from :func:`timestamp_reason`) makes the status at least a warn.
+    """
     judged = bool((levels >= 0).any())
     worst = max(int(levels.max(initial=-1)), schema.status.level, latency.status.level)
+    if timestamps is not None:
+        worst = max(worst, Status.WARN.level)
     if worst == 0 and not judged and latency.count < min_count:
         status = Status.INSUFFICIENT_DATA
     else:
@@ -251,4 +283,6 @@ def overall_status(
     for a, b, p in schema.renames:
         reasons.append(f"schema: {a!r} was probably renamed to {b!r} (PSI {p:.3f} between them)")
     reasons += [f"latency: {r}" for r in latency.reasons]
+    if timestamps is not None:
+        reasons.append(f"timestamps: {timestamps}")
     return status, tuple(reasons)

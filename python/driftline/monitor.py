@@ -18,7 +18,7 @@ import numpy.typing as npt
 from . import _core, _monitor_codec
 from ._clock import Clock, check_clock, read_clock
 from ._initialized import RequiresInit
-from ._evaluation import Judge, latency_report, overall_status
+from ._evaluation import Judge, latency_report, overall_status, timestamp_reason
 from ._ingest import Ingest, times_of
 from ._trackers import Trackers
 from .policy import Policy
@@ -168,6 +168,11 @@ class Monitor(RequiresInit):
     def future(self) -> int:
         return int(self._core.future)
 
+    @property
+    def expired(self) -> int:
+        """Rows that aged out of the window (counted in a bucket that has since left it)."""
+        return int(self._core.expired)
+
     def _now(self) -> float:
         return read_clock(self._clock)
 
@@ -237,18 +242,27 @@ class Monitor(RequiresInit):
             self.profile, self._policy, arrays["rows"], arrays["absent"], span, now, season
         )
         latency = latency_report(self._latency, self._policy, self._bucket, span, now, self._judge.judged_span)
-        status, reasons = overall_status(features, arrays["level"], schema, latency, self._policy.min_count)
+        # The counters, read once after the evaluation (rows observed meanwhile by
+        # other threads show up in before_span): the report accounts for every row.
+        total, late, future, expired = int(self._core.total), self.late, self.future, self.expired
+        timestamps = timestamp_reason(total, late, future)
+        status, reasons = overall_status(
+            features, arrays["level"], schema, latency, self._policy.min_count, timestamps
+        )
+        rows = int(arrays["span_rows"])
         return Report(
             status=status,
             time=now,
             span=span,
-            rows=int(arrays["span_rows"]),
-            late=self.late,
-            future=self.future,
+            rows=rows,
+            late=late,
+            future=future,
             features=features,
             schema=schema,
             latency=latency,
             reasons=reasons,
+            expired=expired,
+            before_span=max(total - rows - late - future - expired, 0),
         )
 
     def _span_cells(self, span: float, now: float) -> list[np.ndarray]:

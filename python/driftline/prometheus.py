@@ -61,8 +61,9 @@ class MonitorCollector(RequiresInit, Collector):
     - ``{prefix}_schema_missing_fields`` and ``{prefix}_schema_unexpected_fields``;
     - ``{prefix}_latency_seconds{quantile}`` (0.5, 0.9, 0.99, 0.999) and
       ``{prefix}_latency_max_seconds``, ``{prefix}_latency_observations``;
-    - counters ``{prefix}_rows_total``, ``{prefix}_late_rows_total`` and
-      ``{prefix}_future_rows_total`` over the Monitor's life.
+    - counters ``{prefix}_rows_total``, ``{prefix}_late_rows_total``,
+      ``{prefix}_future_rows_total`` and ``{prefix}_expired_rows_total`` over the
+      Monitor's life.
 
     Thread-safe as the Monitor is; a scrape costs one ``report()``.
     """
@@ -150,6 +151,7 @@ class MonitorCollector(RequiresInit, Collector):
             ("rows", "rows observed over the Monitor's life", lambda r: self._monitor.rows),
             ("late_rows", "rows older than the window when they arrived", lambda r: r.late),
             ("future_rows", "rows more than one bucket ahead of the clock", lambda r: r.future),
+            ("expired_rows", "rows that aged out of the window", lambda r: r.expired),
         ):
             counter = CounterMetricFamily(f"{p}_{suffix}", doc, labels=names)
             if report is not None:

@@ -153,7 +153,12 @@ class Report:
 
     ``status`` is the worst of the features, the schema and latency: "ok",
     "warn" or "alert", or "insufficient data" when nothing could be judged yet.
-    ``late``/``future`` count rows dropped for their timestamps (see Window).
+    Every row a Monitor observed is accounted for: ``rows`` in the span, and,
+    not shown, ``before_span`` (in the window, before ``last``), ``expired``
+    (aged out of the window), ``late`` and ``future`` (no bucket for their
+    timestamps: older than the window, or ahead of the clock by more than one
+    bucket; see Window). When late and future rows are most of all rows ever
+    observed, the status is at least "warn" with a "timestamps:" reason.
     ``source`` is ``"monitor"`` or ``"compare"`` (:func:`driftline.compare`:
     ``time`` and ``span`` are NaN, the batch is judged as one sample, and
     ``pvalue_correction`` names the multiple-testing correction, if any).
@@ -171,6 +176,8 @@ class Report:
     reasons: tuple[str, ...]
     source: str = "monitor"
     pvalue_correction: Optional[str] = None
+    expired: int = 0
+    before_span: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serializable data (non-finite numbers become None)."""
@@ -198,6 +205,9 @@ class Report:
 
         scope = "batch comparison" if self.source == "compare" else f"last {self.span:g} s"
         lines = [f"driftline report: {self.status.upper()}  ({scope}, {self.rows} rows)"]
+        hidden = {"before the span": self.before_span, "expired": self.expired, "late": self.late, "future": self.future}
+        if any(hidden.values()):
+            lines.append("not shown: " + ", ".join(f"{n} {what}" for what, n in hidden.items() if n))
         header = f"{'feature':<20} {'status':<18} {'count':>8} {'psi':>7} {'floor':>7} {'js':>6} {'missing':>8} {'range':>7}"
         lines += [header, "-" * len(header)]
         for f in self.features.values():
