@@ -13,6 +13,12 @@ import numpy as np
 import driftline as dl
 
 
+def seed_profile() -> dl.Profile:
+    """The profile of the Monitor seed (tests/fuzz_python.py decodes its state by fingerprint)."""
+    rng = np.random.default_rng(1)
+    return dl.Profile.from_data({"x": rng.normal(0, 1, 300), "c": rng.choice(["a", "b", "c"], 300)})
+
+
 def seeds() -> dict[str, bytes]:
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.normal(0, 1, 500), [np.nan, np.inf, -np.inf, 0.0]])
@@ -27,7 +33,7 @@ def seeds() -> dict[str, bytes]:
     hist_window.fill(rng.random(50), t=rng.uniform(40, 110, 50))
     sketch_window = dl.Window(dl.QuantileSketch(0.02), width=10.0, length=6, clock=clock)
     sketch_window.fill(values[:200], t=np.linspace(45, 105, 200))
-    profile = dl.Profile.from_data({"x": rng.normal(0, 1, 300), "c": rng.choice(["a", "b", "c"], 300)})
+    profile = seed_profile()
     monitor = dl.Monitor(profile, window=60, bucket=10, clock=clock)
     monitor.observe({"x": rng.normal(0, 1, 40), "c": rng.choice(["a", "b", "z"], 40)}, t=np.linspace(50, 101, 40))
     return {
@@ -37,6 +43,9 @@ def seeds() -> dict[str, bytes]:
         "seed_histogram_window.bin": hist_window.to_bytes(),
         "seed_sketch_window.bin": sketch_window.to_bytes(),
         "seed_feature_window.bin": monitor._core.to_bytes(),
+        "seed_profile.bin": profile.to_bytes(),
+        "seed_monitor.bin": monitor.to_bytes(),
+        "seed_monitor_embedded.bin": monitor.to_bytes(embed_profile=True),
     }
 
 

@@ -24,6 +24,7 @@ DECODERS: dict[str, Callable[[bytes], Any]] = {
     "histogram_window": dl.Window.from_bytes,
     "sketch_window": dl.Window.from_bytes,
     "feature_window": _core.FeatureWindow,
+    "monitor": dl.Monitor.from_bytes,  # found by tests/fuzz_python.py (.ci/fuzz-python)
 }
 
 CASES = sorted(p for p in ROOT.rglob("*.bin") if p.parent.name in DECODERS)

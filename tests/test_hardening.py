@@ -294,6 +294,24 @@ def test_window_merge_that_would_overflow_changes_nothing() -> None:
     assert dl.Window.from_bytes(mine.to_bytes()).total == 7
 
 
+def test_monitor_merge_that_would_overflow_in_any_part_changes_nothing() -> None:
+    clock = Clock(100.0)
+    mine = dl.Monitor(_profile(), window=120, bucket=60, clock=clock)
+    mine.observe({"x": [0.1, 0.9], "c": ["a", "b"], "extra": ["u", "v"]})
+    mine.observe_latency([0.01, 0.02])
+    huge = dl.Monitor(_profile(), window=120, bucket=60, clock=clock)
+    huge.observe({"x": [0.5], "c": ["a"]})
+    # its latency window forged to total 2^64 - 1 (all of it late): the rows and
+    # the fields would merge, the latency would not
+    blob = bytearray(huge._latency.to_bytes())
+    struct.pack_into("<QQ", blob, 16 + 4 + 4 + 8 + 8, 2**64 - 1, 2**64 - 1)
+    huge._latency = dl.Window.from_bytes(reseal(bytes(blob)), clock=clock)
+    before = mine.to_bytes()
+    with pytest.raises(OverflowError, match="nothing was changed"):
+        mine.merge(huge)
+    assert mine.to_bytes() == before and mine.rows == 2
+
+
 def test_nan_timestamp_moves_nothing() -> None:
     clock = Clock(10.0)
     w = dl.Window(dl.Histogram(dl.Uniform(0, 1, 4)), width=1.0, length=4, clock=clock)

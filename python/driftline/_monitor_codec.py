@@ -106,7 +106,7 @@ def decode(
     if policy is not None and not isinstance(policy, Policy):
         raise TypeError(f"policy must be a driftline.Policy, got {type(policy).__name__}")
     monitor._setup(profile, window, bucket, length, policy, clock, (core, latency))
-    monitor._trackers.read(r, profile)
+    monitor._trackers.read(r, profile, core.total)
     r.end("monitor payload")
     return monitor
 

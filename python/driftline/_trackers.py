@@ -243,8 +243,11 @@ class Trackers:
                     w.category(v)
                     w.f64(seen)
 
-    def read(self, r: _binary.Reader, profile: Profile) -> None:
-        """Fills this (empty) object from ``write``'s layout; raises DecodeError for anything inconsistent."""
+    def read(self, r: _binary.Reader, profile: Profile, rows: int) -> None:
+        """Fills this (empty) object from ``write``'s layout; raises DecodeError for anything inconsistent.
+
+        ``rows`` is the Monitor's row count (decoded before), which bounds every field's observations.
+        """
         n_trackers = r.count("unexpected fields", 8)
         if n_trackers > MAX_UNEXPECTED_FIELDS:
             raise _core.DecodeError("cannot decode: too many unexpected fields")
@@ -264,6 +267,14 @@ class Trackers:
                 v = r.category("text value")
                 tracker.text[v] = r.u64("text count")
             tracker.other = r.u64("other count")
+            # Every value of a field is one observation in its window, and at
+            # most one per row: so Monitor.merge can check every sum it makes
+            # against the rows (and fail before it changes anything).
+            observations = tw.total
+            if sum(tracker.text.values()) + tracker.other > observations or observations > rows:
+                raise _core.DecodeError(
+                    f"cannot decode: unexpected field {name!r} counts more values than observations, or observations than rows"
+                )
             self.fields[name] = tracker
             if self._on_new_field is not None:
                 self._on_new_field(name, tracker.window._core)

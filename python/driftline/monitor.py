@@ -29,6 +29,9 @@ from .window import Window
 
 __all__ = ["Monitor"]
 
+# Every core count is a uint64: a merge whose sums reach this is refused.
+_COUNT_LIMIT = 2**64
+
 
 def _timed(timer: Any, function: Callable[..., Any]) -> Callable[..., Any]:
     """``@monitor.time()``: ``function`` timed per call, each call with a timer of its own.
@@ -288,6 +291,16 @@ class Monitor(RequiresInit):
             raise ValueError("cannot merge Monitors with different window or bucket")
         if other._fingerprint != self._fingerprint:
             raise ValueError("cannot merge Monitors built on different profiles")
+        # All or nothing: every count the merge adds is bounded by one of these
+        # sums (a field's values and observations by the rows: observe keeps it
+        # so and the decoder checks it), so once they fit no part can overflow
+        # after another has changed.
+        if (
+            self.rows + other.rows >= _COUNT_LIMIT
+            or self._latency.total + other._latency.total >= _COUNT_LIMIT
+            or self._trackers.untracked + other._trackers.untracked >= _COUNT_LIMIT
+        ):
+            raise OverflowError("cannot merge: a count would reach 2^64; nothing was changed")
         self._core.merge(other._core)
         self._latency.merge(other._latency)
         self._trackers.merge(other._trackers)
