@@ -35,8 +35,10 @@ def test_version_1_golden_gives_the_report_driftline_0_1_gave() -> None:
         new = json.loads(json.dumps(m.report(None if last == "None" else float(last)).to_dict()))
         for f in new["features"].values():  # a field added since (seasonal profiles)
             assert f.pop("reference") == "overall"
+            assert f.pop("distribution") is None  # only Monitor.report(detail=True) fills it
         # Fields added since (the report accounts for every row it does not show).
         hidden = new.pop("before_span") + new.pop("expired")
+        assert new.pop("timeline") is None
         assert new["rows"] + hidden + new["late"] + new["future"] == m.rows
         # Every figure is as before except the binned KS p-value, which now comes
         # from Kolmogorov's limiting distribution (constant cost) instead of kstwo.

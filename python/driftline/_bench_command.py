@@ -44,7 +44,7 @@ def _profile(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
 
 
 def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    from .cli import _unwritable_output
+    from .cli import unwritable_output
 
     if not args.rate > 0 or args.workers < 1 or not args.scrape_interval > 0:
         parser.error("--rate and --scrape-interval must be positive, --workers at least 1")
@@ -53,7 +53,7 @@ def _check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     if not (0 < args.bucket <= args.window) or abs(round(args.window / args.bucket) * args.bucket - args.window) > 1e-9 * args.window:
         parser.error("--window must be a positive whole number of --bucket")
     if args.json is not None:
-        problem = _unwritable_output(args.json)
+        problem = unwritable_output(args.json)
         if problem:  # before measuring: a bad path must not cost the run
             parser.error(f"--json {args.json!r}: {problem}")
 

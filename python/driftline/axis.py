@@ -142,7 +142,27 @@ def reference_edges(values: "np.ndarray[Any, np.dtype[np.float64]]", bins: int, 
     the sketch counts them apart); its buckets let the core select the exact
     quantiles in one pass instead of sorting (``numpy.quantile`` to the bit).
     """
-    quantiles, equal = _core._reference_quantiles(values, sketch, np.linspace(0.0, 1.0, bins + 1).tolist())
+    quantiles, equal = _core._reference_quantiles(values, sketch, reference_quantile_levels(bins))
+    return edges_from_quantiles(quantiles, equal, int(sketch.count))
+
+
+def reference_quantile_levels(bins: int) -> list[float]:
+    """The quantile levels :meth:`Edges.for_reference` starts from: ``linspace(0, 1, bins + 1)``."""
+    levels: list[float] = np.linspace(0.0, 1.0, bins + 1).tolist()
+    return levels
+
+
+def edges_from_quantiles(
+    quantiles: "np.ndarray[Any, np.dtype[np.float64]]", equal: "np.ndarray[Any, Any]", count: int
+) -> "np.ndarray[Any, np.dtype[np.float64]]":
+    """:meth:`Edges.for_reference`'s edges from the exact quantiles at :func:`reference_quantile_levels`.
+
+    ``equal[k]`` is how many of the ``count`` finite values equal ``quantiles[k]``
+    (0 when interpolated); the number of levels minus one is ``bins``. Shared by
+    the in-memory path and the chunked one (driftline.chunked), which select
+    the same quantiles differently.
+    """
+    bins = len(quantiles) - 1
     candidates, first = np.unique(quantiles, return_index=True)
     if candidates[-1] == _LARGEST_DOUBLE:
         # The last edge lies one double above the maximum: none is finite above this one.
@@ -150,12 +170,12 @@ def reference_edges(values: "np.ndarray[Any, np.dtype[np.float64]]", bins: int, 
             f"the maximum is the largest double ({_LARGEST_DOUBLE!r}): no finite edge lies above it, "
             "so it cannot be binned; rescale the values"
         )
-    hits = equal[first]  # how many values equal each candidate (0 if interpolated)
+    hits = np.asarray(equal)[first]  # how many values equal each candidate (0 if interpolated)
     beyond = np.nextafter(candidates, np.inf)
-    if int(hits.sum()) == sketch.count:  # discrete: every value is a candidate
+    if int(hits.sum()) == count:  # discrete: every value is a candidate
         present = candidates[hits > 0]
         return np.append(present, np.nextafter(present[-1], np.inf))
-    spikes = candidates[hits * bins >= sketch.count]
+    spikes = candidates[hits * bins >= count]
     quantile_edges = candidates.copy()
     quantile_edges[-1] = beyond[-1]
     return np.unique(np.concatenate([quantile_edges, spikes, np.nextafter(spikes, np.inf)]))

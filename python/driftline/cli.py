@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Optional, Sequence
 
+from . import _file_commands as file_commands
+
 __all__ = ["main"]
 
 
@@ -24,14 +26,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     demo.add_argument("--quiet", action="store_true", help="print only the summary, not the timeline")
     _add_bench(sub)
-    args = parser.parse_args(argv)
+    file_commands.add_commands(sub)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        # compare's exit 2 means "alert": a usage error of the file commands exits 4 instead.
+        words = list(sys.argv[1:] if argv is None else argv)
+        if e.code == 2 and any(w in file_commands.COMMANDS for w in words[:1]):
+            raise SystemExit(file_commands.EXIT_ERROR) from None
+        raise
+    if args.command in file_commands.COMMANDS:
+        return file_commands.run(args, parser)
     if args.command == "bench":
         from ._bench_command import run
 
         return run(args, parser)
     if args.rate <= 0 or args.hours <= 0:
         parser.error("--rate and --hours must be positive")
-    problem = _unwritable_output(args.out)
+    problem = unwritable_output(args.out)
     if problem:  # before the simulation: a bad path must not cost a simulated day
         parser.error(f"--out {args.out!r}: {problem}")
     from .demo import main as demo_main
@@ -72,7 +84,7 @@ def _add_bench(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     bench.add_argument("--rounds", type=int, default=6, help="--server: interleaved throughput rounds (default 6)")
 
 
-def _unwritable_output(path: str) -> Optional[str]:
+def unwritable_output(path: str) -> Optional[str]:
     """Why a file cannot be written at path, or None."""
     if os.path.isdir(path):
         return "is a directory"

@@ -15,7 +15,7 @@ from .drift import chi2, ks
 from .monitor import Monitor
 from .policy import Policy
 from .profile import NumericFeature, Profile
-from .report import FeatureReport, Report
+from .report import Distribution, FeatureReport, Report
 
 __all__ = ["compare", "adjust_pvalues"]
 
@@ -89,29 +89,55 @@ def compare(
         raw_reference = dict(named_columns(reference, names)[0])
     columns = dict(named_columns(current, names if isinstance(current, np.ndarray) else None)[0])
 
-    monitor = Monitor(
-        profile,
-        window=2 * _BUCKET,
-        bucket=_BUCKET,
-        policy=dataclasses.replace(policy, consecutive=1),
-        clock=lambda: _BUCKET,
-    )
-    judge = monitor._judge
-    judge.judged_span = "in the current data"
-    reference_cells = [f.cells() for f in profile]
+    monitor = batch_monitor(profile, policy)
+    reference_cells: Optional[list[np.ndarray]] = None
     if timestamps is not None:
         rows = len(next(iter(columns.values()))) if columns else 0
         mixture = season_mixture(profile, timestamps, rows)
-        judge.judge_against(profile, mixture, "season mixture")
+        monitor._judge.judge_against(profile, mixture, "season mixture")
         reference_cells = [cells for _, _, cells, _, _ in mixture]
     monitor.observe(columns, t=0.0)
+    return judge_batch(monitor, correction, reference_cells, raw_reference, columns)
+
+
+def batch_monitor(profile: Profile, policy: Policy, state: Optional[bytes] = None) -> Monitor:
+    """The Monitor a batch is counted by (bucket [0, 1), clock at 1.0; see _BUCKET), new or decoded from ``state``."""
+    batch_policy = dataclasses.replace(policy, consecutive=1)
+    clock = lambda: _BUCKET  # noqa: E731 - the batch's fixed time
+    if state is None:
+        monitor = Monitor(profile, window=2 * _BUCKET, bucket=_BUCKET, policy=batch_policy, clock=clock)
+    else:
+        monitor = Monitor.from_bytes(state, batch_policy, clock, profile=profile)
+    monitor._judge.judged_span = "in the current data"
+    return monitor
+
+
+def judge_batch(
+    monitor: Monitor,
+    correction: Optional[str],
+    reference_cells: Optional[list[np.ndarray]] = None,
+    raw_reference: Optional[dict[str, Any]] = None,
+    columns: Optional[dict[str, Any]] = None,
+) -> Report:
+    """The batch Monitor's report with compare's figures: chi-square, KS (exact on raw data), corrected p-values."""
+    if correction is not None and correction not in CORRECTIONS:
+        raise ValueError(f"correction must be None or one of {CORRECTIONS}, got {correction!r}")
+    profile = monitor.profile
+    if reference_cells is None:
+        reference_cells = [f.cells() for f in profile]
+    raw_reference, columns = raw_reference or {}, columns or {}
     monitor_report = monitor.report()
     current_cells = monitor._span_cells(2 * _BUCKET, _BUCKET)
 
     features: dict[str, FeatureReport] = {}
     for i, feature in enumerate(profile):
         r = monitor_report.features[feature.name]
-        extra: dict[str, Any] = {"chi2_pvalue": _chi2_pvalue(reference_cells[i], current_cells[i])}
+        extra: dict[str, Any] = {
+            "chi2_pvalue": _chi2_pvalue(reference_cells[i], current_cells[i]),
+            "distribution": Distribution.of(
+                feature.labels(), reference_cells[i], current_cells[i], not isinstance(feature, NumericFeature)
+            ),
+        }
         if isinstance(feature, NumericFeature):
             extra.update(_ks_fields(r, raw_reference.get(feature.name), columns.get(feature.name)))
         features[feature.name] = dataclasses.replace(r, **extra)

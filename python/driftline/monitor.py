@@ -8,6 +8,7 @@ the state's bytes in ``_monitor_codec``. This class wires them together.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from typing import Any, Callable, Optional, Union
@@ -23,7 +24,7 @@ from ._ingest import Ingest, times_of
 from ._trackers import Trackers
 from .policy import Policy
 from .profile import Profile
-from .report import Report
+from .report import Distribution, FeatureReport, Report, Timeline
 from .sketch import QuantileSketch
 from .window import Window
 
@@ -230,8 +231,14 @@ class Monitor(RequiresInit):
         return self._timer.fresh()
 
     # -- reporting ---------------------------------------------------------------
-    def report(self, last: Optional[float] = None) -> Report:
-        """The verdict now over the last ``last`` seconds (default: the whole window)."""
+    def report(self, last: Optional[float] = None, *, detail: bool = False) -> Report:
+        """The verdict now over the last ``last`` seconds (default: the whole window).
+
+        ``detail=True`` adds what a picture needs (:meth:`Report.to_html`): each
+        feature's reference and span distribution (``FeatureReport.distribution``)
+        and the per-bucket levels (``Report.timeline``); it costs a pass over the
+        window's counts, so scrapes leave it off.
+        """
         span = self._window_seconds if last is None else float(last)
         if not span >= 0:
             raise ValueError(f"last must be a non-negative number of seconds, got {last!r}")
@@ -253,6 +260,9 @@ class Monitor(RequiresInit):
             features, arrays["level"], schema, latency, self._policy.min_count, timestamps
         )
         rows = int(arrays["span_rows"])
+        timeline = None
+        if detail:
+            features, timeline = self._detail(features, arrays, span, now)
         return Report(
             status=status,
             time=now,
@@ -266,7 +276,27 @@ class Monitor(RequiresInit):
             reasons=reasons,
             expired=expired,
             before_span=max(total - rows - late - future - expired, 0),
+            timeline=timeline,
         )
+
+    def _detail(
+        self, features: dict[str, FeatureReport], arrays: dict[str, Any], span: float, now: float
+    ) -> tuple[dict[str, FeatureReport], Timeline]:
+        """The features with their distributions over the span, and the span's timeline."""
+        cells = self._span_cells(span, now)
+        detailed = {
+            f.name: dataclasses.replace(
+                features[f.name],
+                distribution=Distribution.of(f.labels(), f.cells(), cells[i], f.kind == "categorical"),
+            )
+            for i, f in enumerate(self.profile)
+        }
+        levels = np.asarray(arrays["levels"])
+        timeline = Timeline(
+            tuple(float(t) for t in arrays["bucket_starts"]),
+            {name: tuple(int(v) for v in levels[i]) for i, name in enumerate(self.profile.names)},
+        )
+        return detailed, timeline
 
     def _span_cells(self, span: float, now: float) -> list[np.ndarray]:
         """Per feature, the counts of its cells ``[underflow, bins..., overflow]`` (NaN left out) over the span."""

@@ -27,6 +27,7 @@ __all__ = ["NumericFeature", "CategoricalFeature", "Profile"]
 
 Category = _binary.Category
 _MAX_FEATURES = 1 << 16
+_LARGEST = float(np.finfo(np.float64).max)
 
 
 class _Counted:
@@ -198,7 +199,7 @@ def _numeric_feature(name: str, values: np.ndarray, bins: int, edges: Optional[n
     return NumericFeature(name, np.asarray(edges, dtype=np.float64), hist, sketch, mean, m2)
 
 
-def _tally(column: Any) -> tuple[dict[Any, int], Callable[[dict[Any, int], float], np.ndarray]]:
+def tally_categories(column: Any) -> tuple[dict[Any, int], Callable[[dict[Any, int], float], np.ndarray]]:
     """A column's category counts, and a function coding its values given the codes.
 
     C++ loops count and code the values by the canonical category rule
@@ -222,14 +223,18 @@ def _tally(column: Any) -> tuple[dict[Any, int], Callable[[dict[Any, int], float
     return _core._count_categories(values)[0], code_values
 
 
+def top_categories(counts: dict[Any, int], max_categories: int) -> tuple[Category, ...]:
+    """The ``max_categories`` most frequent categories; ties broken by the category's text, so profiles are deterministic."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    return tuple(c for c, _ in ranked[:max_categories])
+
+
 def _categorical_feature(
     name: str, column: Any, max_categories: int, categories: Optional[tuple[Category, ...]]
 ) -> CategoricalFeature:
-    counts, code = _tally(column)
+    counts, code = tally_categories(column)
     if categories is None:
-        # Most frequent first; ties broken by the category's text, so profiles are deterministic.
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
-        categories = tuple(c for c, _ in ranked[:max_categories])
+        categories = top_categories(counts, max_categories)
     coded = code({c: i for i, c in enumerate(categories)}, float(len(categories)))
     hist = Histogram(Edges(np.arange(len(categories) + 2, dtype=np.float64)))
     hist.fill(coded)
@@ -439,7 +444,9 @@ class Profile(RequiresInit):
                 if n:
                     delta = b.mean - a.mean
                     a.mean = a.mean + delta * nb / n
-                    a.m2 = a.m2 + b.m2 + delta * delta * na * nb / n
+                    # Saturates at the largest double, as _moments does: the merged profile stays encodable.
+                    with np.errstate(over="ignore"):
+                        a.m2 = min(a.m2 + b.m2 + delta * delta * na * nb / n, _LARGEST)
                 a.sketch.merge(b.sketch)
         return self
 

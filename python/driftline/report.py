@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, Optional
 
-__all__ = ["Report", "FeatureReport", "SchemaReport", "LatencyReport", "Contributor", "Status"]
+__all__ = ["Report", "FeatureReport", "SchemaReport", "LatencyReport", "Contributor", "Distribution", "Timeline", "Status"]
 
 
 class Status(str, Enum):
@@ -61,6 +62,41 @@ class Contributor:
     reference: float  # proportion in the reference
     current: float  # proportion now
     psi: float
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A feature's reference and current proportions over the reference cells (missing values left out).
+
+    Numeric cells are ``< e0``, the bins ``[e_i, e_i+1)`` and ``>= e_k``;
+    categorical cells are the categories and ``(other)``. Proportions are of
+    the non-missing values (all zero when there are none).
+    """
+
+    labels: tuple[str, ...]
+    reference: tuple[float, ...]
+    current: tuple[float, ...]
+
+    @classmethod
+    def of(cls, labels: list[str], reference_cells: Any, current_cells: Any, categorical: bool) -> "Distribution":
+        ref = [float(x) for x in reference_cells]
+        cur = [float(x) for x in current_cells]
+        if categorical:  # a categorical histogram's flow cells hold nothing by construction
+            labels, ref, cur = labels[1:-1], ref[1:-1], cur[1:-1]
+        rt, ct = sum(ref), sum(cur)
+        return cls(
+            tuple(labels),
+            tuple(x / rt if rt else 0.0 for x in ref),
+            tuple(x / ct if ct else 0.0 for x in cur),
+        )
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Per bucket of a Monitor's span (oldest first): its start time and each feature's level (0 ok, 1 warn, 2 alert, -1 not judged)."""
+
+    starts: tuple[float, ...]
+    levels: dict[str, tuple[int, ...]]
 
 
 @dataclass(frozen=True)
@@ -121,6 +157,7 @@ class FeatureReport:
     ks_pvalue_adjusted: Optional[float] = None
     chi2_pvalue_adjusted: Optional[float] = None
     reference: str = "overall"
+    distribution: Optional[Distribution] = None  # batch comparisons, and Monitor.report(detail=True)
 
 
 @dataclass(frozen=True)
@@ -178,11 +215,27 @@ class Report:
     pvalue_correction: Optional[str] = None
     expired: int = 0
     before_span: int = 0
+    timeline: Optional[Timeline] = None  # Monitor.report(detail=True)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serializable data (non-finite numbers become None)."""
         out: dict[str, Any] = _plain(self)
         return out
+
+    def to_html(self, path: "str | os.PathLike[str]") -> None:
+        """Writes a self-contained HTML page of this report (no scripts or styles from the network).
+
+        A status header with the reasons, a sortable table of every feature,
+        a reference-vs-current plot per feature (with its top PSI contributors
+        marked) where the report has distributions (batch comparisons, and
+        ``Monitor.report(detail=True)``), the per-bucket timeline of a
+        Monitor's detailed report, the schema and latency. Summaries only,
+        never raw rows: its size grows with features and cells, not with data.
+        """
+        from ._html import render
+
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(render(self))
 
     def to_frame(self) -> Any:
         """One row per feature as a pandas DataFrame (requires pandas)."""
@@ -196,6 +249,7 @@ class Report:
             d["reasons"] = "; ".join(f.reasons)
             d["top_contributors"] = ", ".join(c.cell for c in f.top_contributors)
             d["unseen_examples"] = ", ".join(map(str, f.unseen_examples))
+            d.pop("distribution")
             rows.append(d)
         return pd.DataFrame(rows).set_index("name")
 
