@@ -153,14 +153,11 @@ class FileSource:
                 raise FileError(f"{file}: cannot read it: {_first_line(e)}") from None
 
     def run(self, task: Callable[[Any], T], combine: Callable[[T, T], T], what: str) -> Optional[T]:
-        chunks: Iterable[Any] = self.batches()
-        if self._progress is not None:
-            chunks = self._progress(chunks, what, self.rows)
-        out: Optional[T] = None
-        for chunk in chunks:
-            result = task(chunk)
-            out = result if out is None else combine(out, result)
-        return out
+        from .chunked import Chunks  # the same fold over the batches, with this source's row total for the bar
+
+        progress = self._progress
+        wrap = None if progress is None else (lambda chunks, name: progress(chunks, name, self.rows))
+        return Chunks(self.batches, wrap).run(task, combine, what)
 
 
 def _data_files(path: str, format: str) -> list[str]:
