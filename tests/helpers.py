@@ -125,3 +125,13 @@ def exact_bucket_index(x: float, scale: int) -> int:
         ceiling = int(mpmath.ceil(y))
         assert ceiling - y > mpmath.mpf("1e-40") and y - (ceiling - 1) > mpmath.mpf("1e-40")
     return ceiling - 1
+
+
+def local_dask_client() -> Iterator[Any]:
+    """A distributed.Client on a LocalCluster of 2 worker processes (one thread each, no dashboard), closed after."""
+    import distributed
+
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=50
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client

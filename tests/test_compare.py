@@ -148,3 +148,29 @@ def test_small_batches_say_insufficient_data() -> None:
         warnings.simplefilter("error")
         report = dl.compare({"x": np.arange(1000.0)}, {"x": np.arange(50.0)})
     assert report.features["x"].status == "insufficient data"  # fewer than Policy.min_count rows
+
+
+def test_pandas_columns_give_the_same_report_as_numpy_columns() -> None:
+    """A DataFrame, a dict of Series (object, string, category dtypes) and a dict of numpy arrays: one report."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(11)
+    cities = np.array(["paris", "rome", "oslo", "lima"], dtype=object)
+
+    def data(n: int, shift: float) -> dict[str, np.ndarray]:
+        x = rng.normal(shift, 1, n)
+        x[::53] = np.nan
+        return {"x": x, "k": rng.integers(0, 5, n), "city": cities[rng.integers(0, 4 if shift else 3, n)],
+                "tier": cities[rng.integers(0, 2, n)]}
+
+    reference, current = data(20_000, 0.0), data(15_000, 0.3)
+    profile = dl.Profile.from_data(reference)
+    expected = dl.compare(profile, current).to_dict()
+    series = {
+        "x": pd.Series(current["x"]),
+        "k": pd.Series(current["k"]),
+        "city": pd.Series(current["city"], dtype="string"),
+        "tier": pd.Series(current["tier"], dtype="category"),
+    }
+    assert dl.compare(profile, series).to_dict() == expected
+    assert dl.compare(profile, pd.DataFrame(series)).to_dict() == expected
+    assert dl.compare(profile, pd.DataFrame(current)).to_dict() == expected

@@ -25,6 +25,11 @@ def _is_single_row(data: Any) -> bool:
     return isinstance(data, (list, tuple))
 
 
+def _is_series(column: Any) -> bool:
+    """A pandas Series (or Index), recognized without importing pandas."""
+    return type(column).__module__.startswith("pandas") and hasattr(column, "dtype") and hasattr(column, "to_numpy")
+
+
 def _frame_column(column: Any) -> Any:
     """A DataFrame column as the encoder reads it: a numpy array if numeric, else the Profile's values."""
     if getattr(column.dtype, "kind", "O") in "biuf" and isinstance(column.dtype, np.dtype):
@@ -125,6 +130,10 @@ class Ingest:
             columns = dict(columns)
         if columns and not all(isinstance(k, str) for k in columns):
             raise TypeError("field names must be strings")
+        if any(_is_series(c) for c in columns.values()):
+            # The core would read a Series value by value through pandas' indexing
+            # (~1.5 us a value); as arrays and lists it reads them as from a DataFrame.
+            columns = {k: _frame_column(c) if _is_series(c) else c for k, c in columns.items()}
         n = len(next(iter(columns.values()))) if columns else 0
         # Unexpected columns are read and checked before anything is counted.
         extra = [(k, self._extra_column(k, c, n)) for k, c in columns.items() if k not in self._index]
