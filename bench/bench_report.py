@@ -121,7 +121,7 @@ def test_scrape_generate_latest(benchmark: Any, features: int) -> None:
     registry.register(MonitorCollector(m))
     text = benchmark(prometheus_client.generate_latest, registry).decode()
     flagged = sum(1 for f in m.report().features.values() if f.status in ("warn", "alert"))
-    assert text.count('part="f') == features and flagged == features // 10
+    assert text.count('driftline_feature_status{feature="f') == features and flagged == features // 10
 
 
 @pytest.mark.parametrize("features", [20, 50, 200])

@@ -210,7 +210,8 @@ def chromium() -> str:
     """The headless Chromium to drive; skipped when absent unless DRIFTLINE_REQUIRE_BROWSER=1 (CI sets it)."""
     required = os.environ.get("DRIFTLINE_REQUIRE_BROWSER") == "1"
     for name in (os.environ.get("DRIFTLINE_CHROMIUM", ""), "chromium-headless-shell", "chromium"):
-        found = shutil.which(name) if name else None
+        # PATH, then the system's default path (.ci/wheel runs the suite with PATH cut down to a venv)
+        found = (shutil.which(name) or shutil.which(name, path=os.defpath)) if name else None
         if found:
             return found
     if required:

@@ -54,22 +54,24 @@ def test_scrape_equals_the_report() -> None:
     def value(name: str, **labels: str) -> float:
         return got[(name, tuple(sorted({"model": "m1", **labels}.items())))]
 
-    assert value("driftline_status", part="overall") == STATUS_VALUES[r.status]
-    assert value("driftline_status", part="schema") == STATUS_VALUES[r.schema.status] == 1.0
+    assert value("driftline_status") == STATUS_VALUES[r.status]
+    assert value("driftline_schema_status") == STATUS_VALUES[r.schema.status] == 1.0
+    assert value("driftline_latency_status") == STATUS_VALUES[r.latency.status]
     for name, f in r.features.items():
-        assert value("driftline_status", part=name) == STATUS_VALUES[f.status]
+        assert value("driftline_feature_status", feature=name) == STATUS_VALUES[f.status]
         assert value("driftline_feature_psi", feature=name) == pytest.approx(f.psi)
         assert value("driftline_feature_psi_noise_floor", feature=name) == pytest.approx(f.psi_noise_floor)
         assert value("driftline_feature_js_distance", feature=name) == pytest.approx(f.js_distance)
-        assert value("driftline_feature_missing_rate", feature=name) == pytest.approx(f.missing_rate)
+        assert value("driftline_feature_missing_ratio", feature=name) == pytest.approx(f.missing_rate)
         assert value("driftline_feature_values", feature=name) == f.count
-        assert value("driftline_feature_seconds_since_value", feature=name) == pytest.approx(f.seconds_since_value)
+        assert value("driftline_feature_value_age_seconds", feature=name) == pytest.approx(f.seconds_since_value)
     assert value("driftline_feature_ks", feature="x") == pytest.approx(r.features["x"].ks)
     assert ("driftline_feature_ks", (("feature", "c"), ("model", "m1"))) not in got  # not for categories
-    assert value("driftline_feature_unseen_rate", feature="c") == pytest.approx(r.features["c"].unseen_rate)
-    assert value("driftline_feature_out_of_range_rate", feature="x") == pytest.approx(r.features["x"].out_of_range_rate)
+    assert value("driftline_feature_unseen_ratio", feature="c") == pytest.approx(r.features["c"].unseen_rate)
+    assert value("driftline_feature_out_of_range_ratio", feature="x") == pytest.approx(r.features["x"].out_of_range_rate)
     assert value("driftline_schema_unexpected_fields") == 1 and value("driftline_schema_missing_fields") == 0
-    assert value("driftline_latency_seconds", quantile="0.99") == pytest.approx(r.latency.p99)
+    assert value("driftline_latency_p99_seconds") == pytest.approx(r.latency.p99)
+    assert value("driftline_latency_p50_seconds") == pytest.approx(r.latency.p50)
     assert value("driftline_latency_observations") == r.latency.count == 2000
     assert value("driftline_latency_max_seconds") == pytest.approx(r.latency.max)
     assert value("driftline_rows_total") == m.rows == 2001
@@ -83,11 +85,76 @@ def test_empty_monitor_scrapes_and_bad_arguments_raise() -> None:
     registry = prometheus_client.CollectorRegistry()
     registry.register(MonitorCollector(m, prefix="svc_drift"))
     got = scrape(registry)
-    assert got[("svc_drift_status", (("part", "overall"),))] == -1.0
-    assert math.isnan(got[("svc_drift_latency_seconds", (("quantile", "0.5"),))])
+    assert got[("svc_drift_status", ())] == -1.0
+    # Nothing to say yet is an absent series, never NaN.
+    assert not any(math.isnan(v) for v in got.values())
+    assert ("svc_drift_latency_p50_seconds", ()) not in got and ("svc_drift_feature_psi", (("feature", "x"),)) not in got
     with pytest.raises(TypeError):
         MonitorCollector(profile)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="prefix"):
         MonitorCollector(m, prefix="9bad-name")
     with pytest.raises(ValueError, match="used by the collector"):
         MonitorCollector(m, labels={"feature": "x"})
+
+
+def test_feature_names_cannot_collide_with_the_other_parts() -> None:
+    """Features named like the overall, schema and latency parts each keep their own series."""
+    rng = np.random.default_rng(1)
+    names = ["overall", "schema", "latency", "status"]
+    profile = dl.Profile.from_data({n: rng.normal(size=2000) for n in names})
+    clock = Clock()
+    m = dl.Monitor(profile, window=120, bucket=60, clock=clock)
+    m.observe({n: rng.normal(size=500) for n in names})
+    registry = prometheus_client.CollectorRegistry()
+    registry.register(MonitorCollector(m))
+    got = scrape(registry)
+    r = m.report()
+    assert {labels[0][1] for (name, labels) in got if name == "driftline_feature_status"} == set(names)
+    assert got[("driftline_status", ())] == STATUS_VALUES[r.status]
+    assert got[("driftline_latency_status", ())] == STATUS_VALUES[r.latency.status]
+    text = prometheus_client.generate_latest(registry).decode()
+    # Every family once: no duplicate series in the exposition.
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert len(lines) == len({line.rsplit(" ", 1)[0] for line in lines})
+
+
+def promtool() -> str:
+    """Debian's promtool (the `prometheus` package, installed by .ci/prometheus); required when CI says so."""
+    import os
+    import shutil
+
+    found = shutil.which("promtool") or shutil.which("promtool", path=os.defpath)  # .ci/wheel cuts PATH down
+    if found:
+        return found
+    if os.environ.get("DRIFTLINE_REQUIRE_PROMTOOL") == "1":
+        pytest.fail("promtool is not on PATH (run .ci/prometheus)")
+    pytest.skip("promtool is not installed (apt-get install prometheus, or .ci/prometheus)")
+
+
+@pytest.mark.parametrize("with_data", [False, True])
+def test_exposition_passes_promtool_check_metrics(with_data: bool) -> None:
+    import subprocess
+
+    tool = promtool()
+    rng = np.random.default_rng(2)
+    names = ["age", "latency", 'we"ird\\name ü', "city"]
+    data = {n: rng.normal(size=3000) for n in names[:3]}
+    data["city"] = rng.choice(["a", "b"], 3000)
+    profile = dl.Profile.from_data(data)
+    clock = Clock()
+    m = dl.Monitor(profile, window=300, bucket=60, clock=clock)
+    if with_data:
+        for k in range(5):
+            clock.t = 60 * k + 30
+            batch = {n: rng.normal(0.3 * k, 1, 400) for n in names[:3]}
+            batch["city"] = rng.choice(["a", "b", "new"], 400)
+            batch["extra"] = np.ones(400)
+            m.observe(batch)
+            m.observe_latency(rng.exponential(0.02, 300))
+    registry = prometheus_client.CollectorRegistry()
+    registry.register(MonitorCollector(m, labels={"model": "fraud-v3", "region": "eu"}))
+    text = prometheus_client.generate_latest(registry)
+    done = subprocess.run([tool, "check", "metrics"], input=text, capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == done.stderr == b"", (done.stdout, done.stderr)
+    samples = [line for line in text.decode().splitlines() if line and not line.startswith("#")]
+    assert samples and not any(line.endswith("NaN") for line in samples)

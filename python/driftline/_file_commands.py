@@ -9,14 +9,12 @@ exits 0 or 4.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from .report import Status
+from ._command_support import EXIT_ERROR, deliver, fail, unwritable
 
-EXIT_ERROR = 4
-EXIT_OF_STATUS = {Status.OK: 0, Status.WARN: 1, Status.ALERT: 2, Status.INSUFFICIENT_DATA: 3}
+__all__ = ["COMMANDS", "EXIT_ERROR", "add_commands", "run"]
 COMMANDS = ("profile", "compare")
 
 
@@ -60,21 +58,16 @@ def _add_reading(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .cli import unwritable_output
-
-    outputs = [args.output] if args.command == "profile" else [p for p in (args.html, args.json) if p]
-    for path in outputs:
-        problem = unwritable_output(path)
-        if problem:  # before reading: a bad path must not cost a pass over a big file
-            return _fail(f"{path!r}: {problem}")
+    # Before reading: a bad output path must not cost a pass over a big file.
+    problem = unwritable([args.output] if args.command == "profile" else [args.html, args.json])
+    if problem:
+        return fail(problem)
     if args.batch_rows is not None and args.batch_rows < 1:
-        return _fail("--batch-rows must be positive")
+        return fail("--batch-rows must be positive")
     try:
         return _profile(args) if args.command == "profile" else _compare(args)
-    except (ValueError, TypeError, OSError) as e:  # FileError and DecodeError are ValueErrors
-        return _fail(str(e))
-    except ImportError as e:
-        return _fail(str(e))
+    except (ValueError, TypeError, OSError, ImportError) as e:  # FileError and DecodeError are ValueErrors
+        return fail(str(e))
 
 
 def _source(args: argparse.Namespace) -> Any:
@@ -118,24 +111,12 @@ def _compare(args: argparse.Namespace) -> int:
     report = chunked.compare(reference, source, correction=args.correction)
     if report.rows == 0:
         raise FileError(f"{args.data}: no rows to compare")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(report.to_dict(), f, indent=2)
-    if args.html:
-        report.to_html(args.html)
-    if not args.quiet:
-        print(report)
-    return EXIT_OF_STATUS[report.status]
+    return deliver(report, args.json, args.html, args.quiet)
 
 
 def _names(text: str) -> Optional[list[str]]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     return names or None
-
-
-def _fail(message: str) -> int:
-    print(f"driftline: error: {message}", file=sys.stderr)
-    return EXIT_ERROR
 
 
 def _progress(quiet: bool) -> Optional[Callable[[Iterable[Any], str, Optional[int]], Iterable[Any]]]:

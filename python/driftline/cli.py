@@ -8,6 +8,7 @@ import sys
 from typing import Optional, Sequence
 
 from . import _file_commands as file_commands
+from . import _state_commands as state_commands
 
 __all__ = ["main"]
 
@@ -27,16 +28,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo.add_argument("--quiet", action="store_true", help="print only the summary, not the timeline")
     _add_bench(sub)
     file_commands.add_commands(sub)
+    state_commands.add_commands(sub)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
-        # compare's exit 2 means "alert": a usage error of the file commands exits 4 instead.
+        # compare's and report's exit 2 means "alert": a usage error of these commands exits 4 instead.
         words = list(sys.argv[1:] if argv is None else argv)
-        if e.code == 2 and any(w in file_commands.COMMANDS for w in words[:1]):
+        if e.code == 2 and any(w in file_commands.COMMANDS + state_commands.COMMANDS for w in words[:1]):
             raise SystemExit(file_commands.EXIT_ERROR) from None
         raise
     if args.command in file_commands.COMMANDS:
         return file_commands.run(args, parser)
+    if args.command in state_commands.COMMANDS:
+        return state_commands.run(args)
     if args.command == "bench":
         from ._bench_command import run
 

@@ -15,9 +15,10 @@ says at that moment.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterator, Optional
-from ._initialized import RequiresInit
 
+from ._initialized import RequiresInit
 from .monitor import Monitor
 from .report import Report
 
@@ -33,18 +34,33 @@ __all__ = ["MonitorCollector", "STATUS_VALUES"]
 # The value of the status gauges.
 STATUS_VALUES = {"insufficient data": -1.0, "ok": 0.0, "warn": 1.0, "alert": 2.0}
 
-# (suffix, help, FeatureReport attribute) of the per-feature gauges.
+# (suffix, help, FeatureReport attribute) of the per-feature gauges. Names
+# follow Prometheus' conventions: ratios end in _ratio, durations in _seconds.
 _FEATURE_GAUGES = (
     ("feature_psi", "PSI of the feature against its reference over the report span", "psi"),
     ("feature_psi_noise_floor", "PSI that reference-like samples of these sizes exceed by chance", "psi_noise_floor"),
     ("feature_js_distance", "Jensen-Shannon distance (base 2) against the reference", "js_distance"),
     ("feature_ks", "binned Kolmogorov-Smirnov statistic at the reference edges (numeric features)", "ks"),
-    ("feature_missing_rate", "share of rows with the field missing, None, NaN or unreadable", "missing_rate"),
-    ("feature_out_of_range_rate", "share of values beyond the reference range (numeric features)", "out_of_range_rate"),
-    ("feature_unseen_rate", "share of values outside the reference categories (categorical features)", "unseen_rate"),
+    ("feature_missing_ratio", "share of rows with the field missing, None, NaN or unreadable", "missing_rate"),
+    ("feature_out_of_range_ratio", "share of values beyond the reference range (numeric features)", "out_of_range_rate"),
+    ("feature_unseen_ratio", "share of values outside the reference categories (categorical features)", "unseen_rate"),
     ("feature_values", "non-missing values in the report span", "count"),
-    ("feature_seconds_since_value", "seconds since the feature last had a non-missing value", "seconds_since_value"),
+    ("feature_value_age_seconds", "seconds since the feature last had a non-missing value", "seconds_since_value"),
 )
+
+# (suffix, help, LatencyReport attribute) of the latency gauges over the span.
+_LATENCY_GAUGES = (
+    ("latency_p50_seconds", "median latency over the report span (1 % relative accuracy)", "p50"),
+    ("latency_p90_seconds", "90th percentile latency over the report span (1 % relative accuracy)", "p90"),
+    ("latency_p99_seconds", "99th percentile latency over the report span (1 % relative accuracy)", "p99"),
+    ("latency_p999_seconds", "99.9th percentile latency over the report span (1 % relative accuracy)", "p999"),
+    ("latency_max_seconds", "largest latency over the report span", "max"),
+)
+
+
+def _present(v: Any) -> bool:
+    """Whether a value is exported: absent series, never NaN, where there is nothing to say."""
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
 class MonitorCollector(RequiresInit, Collector):
@@ -52,18 +68,24 @@ class MonitorCollector(RequiresInit, Collector):
 
     Metrics (``prefix`` defaults to ``driftline``; ``labels`` are added to every sample):
 
-    - ``{prefix}_status{part}``: -1 insufficient data, 0 ok, 1 warn, 2 alert, for
-      ``part="overall"``, ``"schema"``, ``"latency"`` and every feature name;
+    - ``{prefix}_status``, ``{prefix}_schema_status``, ``{prefix}_latency_status``
+      and ``{prefix}_feature_status{feature}``: -1 insufficient data, 0 ok,
+      1 warn, 2 alert (each in its own metric, so no feature name can collide
+      with another part);
     - ``{prefix}_feature_psi``, ``_psi_noise_floor``, ``_js_distance``, ``_ks``,
-      ``_missing_rate``, ``_out_of_range_rate``, ``_unseen_rate``, ``_values``,
-      ``_seconds_since_value`` with a ``feature`` label (a sample is left out
-      where the value does not apply, e.g. ``ks`` of a categorical feature);
+      ``_missing_ratio``, ``_out_of_range_ratio``, ``_unseen_ratio``,
+      ``_values`` and ``_value_age_seconds``, with a ``feature`` label;
     - ``{prefix}_schema_missing_fields`` and ``{prefix}_schema_unexpected_fields``;
-    - ``{prefix}_latency_seconds{quantile}`` (0.5, 0.9, 0.99, 0.999) and
-      ``{prefix}_latency_max_seconds``, ``{prefix}_latency_observations``;
+    - ``{prefix}_latency_p50_seconds``, ``_p90_``, ``_p99_``, ``_p999_`` and
+      ``{prefix}_latency_max_seconds`` over the span, and
+      ``{prefix}_latency_observations``;
     - counters ``{prefix}_rows_total``, ``{prefix}_late_rows_total``,
       ``{prefix}_future_rows_total`` and ``{prefix}_expired_rows_total`` over the
       Monitor's life.
+
+    A value that does not apply or does not exist yet (``ks`` of a categorical
+    feature, PSI or quantiles before any data) is an absent series, never NaN.
+    Cardinality: 10 series per feature plus 15, times the label sets.
 
     Thread-safe as the Monitor is; a scrape costs one ``report()``.
     """
@@ -85,7 +107,7 @@ class MonitorCollector(RequiresInit, Collector):
         self._labels = dict(labels or {})
         self._label_cache: Optional[tuple[list[str], list[dict[str, str]]]] = None
         for key in self._labels:
-            if key in ("part", "feature", "quantile"):
+            if key == "feature":
                 raise ValueError(f"label {key!r} is used by the collector itself")
 
     def _feature_labels(self, features: list[Any]) -> list[dict[str, str]]:
@@ -106,34 +128,33 @@ class MonitorCollector(RequiresInit, Collector):
     def _families(self, report: Optional[Report]) -> Iterator[Any]:
         p, names, values = self._prefix, list(self._labels), list(self._labels.values())
 
-        status = GaugeMetricFamily(f"{p}_status", "-1 insufficient data, 0 ok, 1 warn, 2 alert", labels=names + ["part"])
-        if report is not None:
-            status.add_metric(values + ["overall"], STATUS_VALUES[report.status])
-            status.add_metric(values + ["schema"], STATUS_VALUES[report.schema.status])
-            status.add_metric(values + ["latency"], STATUS_VALUES[report.latency.status])
-            for name, f in report.features.items():
-                status.add_metric(values + [name], STATUS_VALUES[f.status])
-        yield status
+        levels = "-1 insufficient data, 0 ok, 1 warn, 2 alert"
+        for suffix, part in (("status", "overall"), ("schema_status", "schema"), ("latency_status", "latency")):
+            family = GaugeMetricFamily(f"{p}_{suffix}", f"{part} status: {levels}", labels=names)
+            if report is not None:
+                status = report.status if part == "overall" else getattr(report, part).status
+                family.add_metric(values, STATUS_VALUES[status])
+            yield family
 
         features = list(report.features.values()) if report is not None else []
         label_sets = self._feature_labels(features)
-        for suffix, doc, attribute in _FEATURE_GAUGES:
+        for suffix, doc, attribute in (("feature_status", f"feature status: {levels}", "status"),) + _FEATURE_GAUGES:
             family = GaugeMetricFamily(f"{p}_{suffix}", doc, labels=names + ["feature"])
             # Samples built directly (one label dict per feature, shared by
             # every family): add_metric's per-call zip and dict would double
             # the collector's cost at hundreds of features.
             metric = family.name
+            column = [getattr(f, attribute) for f in features]
+            if attribute == "status":
+                column = [STATUS_VALUES[v] for v in column]
             family.samples = [
-                Sample(metric, labels, float(v), None, None)
-                for labels, v in zip(label_sets, [getattr(f, attribute) for f in features])
-                if v is not None
+                Sample(metric, labels, float(v), None, None) for labels, v in zip(label_sets, column) if _present(v)
             ]
             yield family
 
         for suffix, doc, count in (
             ("schema_missing_fields", "fields missing from traffic", lambda r: len(r.schema.missing)),
             ("schema_unexpected_fields", "fields the profile does not know", lambda r: len(r.schema.unexpected)),
-            ("latency_max_seconds", "largest latency in the span", lambda r: r.latency.max),
             ("latency_observations", "latencies in the span", lambda r: r.latency.count),
         ):
             family = GaugeMetricFamily(f"{p}_{suffix}", doc, labels=names)
@@ -141,11 +162,12 @@ class MonitorCollector(RequiresInit, Collector):
                 family.add_metric(values, float(count(report)))
             yield family
 
-        latency = GaugeMetricFamily(f"{p}_latency_seconds", "latency quantiles (1 % relative accuracy)", labels=names + ["quantile"])
-        if report is not None:
-            for q, v in (("0.5", report.latency.p50), ("0.9", report.latency.p90), ("0.99", report.latency.p99), ("0.999", report.latency.p999)):
-                latency.add_metric(values + [q], v)  # NaN before any latency was observed
-        yield latency
+        for suffix, doc, attribute in _LATENCY_GAUGES:
+            family = GaugeMetricFamily(f"{p}_{suffix}", doc, labels=names)
+            value: Optional[float] = getattr(report.latency, attribute) if report is not None else None
+            if value is not None and _present(value):
+                family.add_metric(values, float(value))
+            yield family
 
         for suffix, doc, total in (
             ("rows", "rows observed over the Monitor's life", lambda r: self._monitor.rows),
