@@ -26,4 +26,5 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch) -> None:
     assert report.features["age"].psi > report.features["age"].psi_noise_floor  # the mean moved by 5
     assert namespace["merged"].rows == 2 * namespace["monitor"].rows
     assert 'driftline_feature_status{feature="country",model="fraud-v3"}' in namespace["text"]
+    assert {"driftline.status", "driftline.feature_psi", "driftline.rows"} <= set(namespace["otel_names"])
     assert 0.01 < namespace["dl"].psi(namespace["reference_hist"], namespace["current"]) < 0.1

@@ -15,9 +15,9 @@ says at that moment.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterator, Optional
 
+from ._exposition import FEATURE_GAUGES, LATENCY_GAUGES, STATUS_HELP, STATUS_VALUES, present
 from ._initialized import RequiresInit
 from .monitor import Monitor
 from .report import Report
@@ -30,38 +30,6 @@ except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise ImportError('driftline.prometheus needs prometheus_client: pip install "driftline[prometheus]"') from e
 
 __all__ = ["MonitorCollector", "STATUS_VALUES"]
-
-# The value of the status gauges.
-STATUS_VALUES = {"insufficient data": -1.0, "ok": 0.0, "warn": 1.0, "alert": 2.0}
-
-# (suffix, help, FeatureReport attribute) of the per-feature gauges. Names
-# follow Prometheus' conventions: ratios end in _ratio, durations in _seconds.
-_FEATURE_GAUGES = (
-    ("feature_psi", "PSI of the feature against its reference over the report span", "psi"),
-    ("feature_psi_noise_floor", "PSI that reference-like samples of these sizes exceed by chance", "psi_noise_floor"),
-    ("feature_js_distance", "Jensen-Shannon distance (base 2) against the reference", "js_distance"),
-    ("feature_ks", "binned Kolmogorov-Smirnov statistic at the reference edges (numeric features)", "ks"),
-    ("feature_missing_ratio", "share of rows with the field missing, None, NaN or unreadable", "missing_rate"),
-    ("feature_out_of_range_ratio", "share of values beyond the reference range (numeric features)", "out_of_range_rate"),
-    ("feature_unseen_ratio", "share of values outside the reference categories (categorical features)", "unseen_rate"),
-    ("feature_values", "non-missing values in the report span", "count"),
-    ("feature_value_age_seconds", "seconds since the feature last had a non-missing value", "seconds_since_value"),
-)
-
-# (suffix, help, LatencyReport attribute) of the latency gauges over the span.
-_LATENCY_GAUGES = (
-    ("latency_p50_seconds", "median latency over the report span (1 % relative accuracy)", "p50"),
-    ("latency_p90_seconds", "90th percentile latency over the report span (1 % relative accuracy)", "p90"),
-    ("latency_p99_seconds", "99th percentile latency over the report span (1 % relative accuracy)", "p99"),
-    ("latency_p999_seconds", "99.9th percentile latency over the report span (1 % relative accuracy)", "p999"),
-    ("latency_max_seconds", "largest latency over the report span", "max"),
-)
-
-
-def _present(v: Any) -> bool:
-    """Whether a value is exported: absent series, never NaN, where there is nothing to say."""
-    return v is not None and not (isinstance(v, float) and math.isnan(v))
-
 
 class MonitorCollector(RequiresInit, Collector):
     """A prometheus_client collector for one :class:`~driftline.Monitor`.
@@ -128,7 +96,7 @@ class MonitorCollector(RequiresInit, Collector):
     def _families(self, report: Optional[Report]) -> Iterator[Any]:
         p, names, values = self._prefix, list(self._labels), list(self._labels.values())
 
-        levels = "-1 insufficient data, 0 ok, 1 warn, 2 alert"
+        levels = STATUS_HELP
         for suffix, part in (("status", "overall"), ("schema_status", "schema"), ("latency_status", "latency")):
             family = GaugeMetricFamily(f"{p}_{suffix}", f"{part} status: {levels}", labels=names)
             if report is not None:
@@ -138,7 +106,7 @@ class MonitorCollector(RequiresInit, Collector):
 
         features = list(report.features.values()) if report is not None else []
         label_sets = self._feature_labels(features)
-        for suffix, doc, attribute in (("feature_status", f"feature status: {levels}", "status"),) + _FEATURE_GAUGES:
+        for suffix, doc, attribute in (("feature_status", f"feature status: {levels}", "status"),) + FEATURE_GAUGES:
             family = GaugeMetricFamily(f"{p}_{suffix}", doc, labels=names + ["feature"])
             # Samples built directly (one label dict per feature, shared by
             # every family): add_metric's per-call zip and dict would double
@@ -148,7 +116,7 @@ class MonitorCollector(RequiresInit, Collector):
             if attribute == "status":
                 column = [STATUS_VALUES[v] for v in column]
             family.samples = [
-                Sample(metric, labels, float(v), None, None) for labels, v in zip(label_sets, column) if _present(v)
+                Sample(metric, labels, float(v), None, None) for labels, v in zip(label_sets, column) if present(v)
             ]
             yield family
 
@@ -162,10 +130,10 @@ class MonitorCollector(RequiresInit, Collector):
                 family.add_metric(values, float(count(report)))
             yield family
 
-        for suffix, doc, attribute in _LATENCY_GAUGES:
+        for suffix, doc, attribute in LATENCY_GAUGES:
             family = GaugeMetricFamily(f"{p}_{suffix}", doc, labels=names)
             value: Optional[float] = getattr(report.latency, attribute) if report is not None else None
-            if value is not None and _present(value):
+            if value is not None and present(value):
                 family.add_metric(values, float(value))
             yield family
 
