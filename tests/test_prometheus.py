@@ -158,3 +158,55 @@ def test_exposition_passes_promtool_check_metrics(with_data: bool) -> None:
     assert done.returncode == 0 and done.stdout == done.stderr == b"", (done.stdout, done.stderr)
     samples = [line for line in text.decode().splitlines() if line and not line.startswith("#")]
     assert samples and not any(line.endswith("NaN") for line in samples)
+
+
+def test_cell_counts_give_the_report_psi_and_sum_across_workers() -> None:
+    """PSI from the exported cell counts (driftline's smoothing) is the report's; two workers' counts add up."""
+    from driftline.prometheus_rules import SMOOTHING
+
+    rng = np.random.default_rng(5)
+    profile = dl.Profile.from_data({"x": rng.normal(size=4000), "c": rng.choice(["a", "b", "c"], 4000)})
+    clock = Clock()
+    workers = [dl.Monitor(profile, window=300, bucket=60, clock=clock) for _ in range(2)]
+    for k in range(5):
+        clock.t = 60 * k + 30
+        for i, m in enumerate(workers):
+            m.observe({"x": rng.normal(0.3 * i, 1, 300), "c": rng.choice(["a", "b", "c", "zz"], 300)})
+    clock.t = 300.0
+    scraped = []
+    for m in workers:
+        registry = prometheus_client.CollectorRegistry()
+        registry.register(MonitorCollector(m))
+        scraped.append(scrape(registry))
+    merged = dl.Monitor.from_bytes(workers[0].to_bytes(), clock=clock, profile=profile).merge(workers[1])
+    report = merged.report()
+    for name, feature in zip(profile.names, profile):
+        k = len(feature.cells())
+        cells = [(name_, dict(labels)) for name_, labels in scraped[0] if name_ == "driftline_feature_cell_values"]
+        assert sorted(int(l["cell"]) for _, l in cells if l["feature"] == name) == list(range(k))
+        current = np.array([sum(s[("driftline_feature_cell_values", (("cell", str(i)), ("feature", name)))] for s in scraped)
+                            for i in range(k)])
+        ref = np.array([scraped[0][("driftline_feature_reference_cell_values", (("cell", str(i)), ("feature", name)))]
+                        for i in range(k)])
+        np.testing.assert_array_equal(ref, np.asarray(feature.cells(), dtype=float))
+        p = (ref + SMOOTHING) / (ref.sum() + k * SMOOTHING)
+        q = (current + SMOOTHING) / (current.sum() + k * SMOOTHING)
+        assert current.sum() == report.features[name].count
+        assert math.isclose(float(np.sum((q - p) * np.log(q / p))), report.features[name].psi, rel_tol=1e-12)
+
+
+def test_rules_check_their_arguments(tmp_path: "pytest.TempPathFactory") -> None:
+    from driftline.prometheus_rules import rules
+
+    profile = dl.Profile.from_data({"x": [1.0, 2.0, 3.0]})
+    groups = rules(profile, by=["job", "model"])["groups"]
+    exprs = [r.get("expr", "") for r in groups[0]["rules"]]
+    assert any("sum by (job, model, feature, cell) (driftline_feature_cell_values)" in e for e in exprs)
+    with pytest.raises(ValueError, match="group by"):
+        rules(profile, by=["feature"])
+    with pytest.raises(ValueError, match="duration"):
+        rules(profile, alert_for="five minutes")
+    with pytest.raises(ValueError, match="prefix"):
+        rules(profile, prefix="bad-prefix")
+    with pytest.raises(TypeError):
+        rules("profile.drift")  # type: ignore[arg-type]

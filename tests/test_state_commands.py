@@ -123,3 +123,16 @@ def test_errors(
         cli.main(["report"])
     assert usage.value.code == 4
     assert not Path(out).exists()
+
+
+def test_prometheus_rules_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reference_path = tmp_path / "reference.drift"
+    profile().save(reference_path)
+    code, out, err = run(capsys, "prometheus-rules", str(reference_path), "--by", "model")
+    assert code == 0, err
+    rules = json.loads(out)["groups"][0]["rules"]
+    assert {r.get("alert") for r in rules} >= {"DriftlineFeatureDrift", "DriftlineStatusAlert"}
+    assert any(r.get("record") == "driftline:feature_psi" for r in rules)
+    assert "no such file" in error_of(capsys, "prometheus-rules", str(tmp_path / "nope.drift"))
+    assert "duration" in error_of(capsys, "prometheus-rules", str(reference_path), "--for", "soon")
+    assert "does not exist" in error_of(capsys, "prometheus-rules", str(reference_path), "-o", str(tmp_path / "no" / "r.yml"))

@@ -8,6 +8,7 @@ import sys
 from typing import Optional, Sequence
 
 from . import _file_commands as file_commands
+from . import _rules_command as rules_command
 from . import _state_commands as state_commands
 
 __all__ = ["main"]
@@ -29,6 +30,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _add_bench(sub)
     file_commands.add_commands(sub)
     state_commands.add_commands(sub)
+    rules_command.add_command(sub)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
@@ -41,6 +43,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return file_commands.run(args, parser)
     if args.command in state_commands.COMMANDS:
         return state_commands.run(args)
+    if args.command == rules_command.COMMAND:
+        return rules_command.run(args)
     if args.command == "bench":
         from ._bench_command import run
 

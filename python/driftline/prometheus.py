@@ -43,6 +43,10 @@ class MonitorCollector(RequiresInit, Collector):
     - ``{prefix}_feature_psi``, ``_psi_noise_floor``, ``_js_distance``, ``_ks``,
       ``_missing_ratio``, ``_out_of_range_ratio``, ``_unseen_ratio``,
       ``_values`` and ``_value_age_seconds``, with a ``feature`` label;
+    - ``{prefix}_feature_cell_values{feature, cell}``: the values in each
+      reference cell over the span, and ``{prefix}_feature_reference_cell_values``
+      the profile's: summed over workers and hosts they give the PSI of all of
+      them in PromQL (:mod:`driftline.prometheus_rules`);
     - ``{prefix}_schema_missing_fields`` and ``{prefix}_schema_unexpected_fields``;
     - ``{prefix}_latency_p50_seconds``, ``_p90_``, ``_p99_``, ``_p999_`` and
       ``{prefix}_latency_max_seconds`` over the span, and
@@ -53,7 +57,8 @@ class MonitorCollector(RequiresInit, Collector):
 
     A value that does not apply or does not exist yet (``ks`` of a categorical
     feature, PSI or quantiles before any data) is an absent series, never NaN.
-    Cardinality: 10 series per feature plus 15, times the label sets.
+    Cardinality: 10 series per feature, plus twice its cells (12 for a 10-bin
+    numeric feature), plus 15, times the label sets.
 
     Thread-safe as the Monitor is; a scrape costs one ``report()``.
     """
@@ -74,8 +79,10 @@ class MonitorCollector(RequiresInit, Collector):
         self._last = last
         self._labels = dict(labels or {})
         self._label_cache: Optional[tuple[list[str], list[dict[str, str]]]] = None
+        self._cell_label_cache: Optional[list[list[dict[str, str]]]] = None
+        self._reference_samples: Optional[list[Any]] = None  # the profile's cells never change
         for key in self._labels:
-            if key == "feature":
+            if key in ("feature", "cell"):
                 raise ValueError(f"label {key!r} is used by the collector itself")
 
     def _feature_labels(self, features: list[Any]) -> list[dict[str, str]]:
@@ -85,6 +92,45 @@ class MonitorCollector(RequiresInit, Collector):
         if cached is None or cached[0] != names:
             cached = self._label_cache = (names, [{**self._labels, "feature": n} for n in names])
         return cached[1]
+
+    def _cell_labels(self) -> list[list[dict[str, str]]]:
+        """Per feature of the profile, {**labels, feature, cell} for each of its cells (0 = below the first edge)."""
+        if self._cell_label_cache is None:
+            self._cell_label_cache = [
+                [{**self._labels, "feature": f.name, "cell": str(i)} for i in range(len(f.cells()))]
+                for f in self._monitor.profile
+            ]
+        return self._cell_label_cache
+
+    def _cell_families(self, report: Optional[Report], names: list[str], values: list[str]) -> Iterator[Any]:
+        """The counts PSI is computed from: they sum exactly across workers and hosts at one instant."""
+        p = self._prefix
+        current = GaugeMetricFamily(
+            f"{p}_feature_cell_values",
+            "values per reference cell over the report span (cells of driftline.Profile: below the first edge, "
+            "the bins, at or above the last edge; for categories, the flows, the categories and other)",
+            labels=names + ["feature", "cell"],
+        )
+        reference = GaugeMetricFamily(
+            f"{p}_feature_reference_cell_values", "reference values per cell (the profile's)", labels=names + ["feature", "cell"]
+        )
+        if report is not None:
+            label_sets = self._cell_labels()
+            if self._reference_samples is None:
+                self._reference_samples = [
+                    Sample(reference.name, labels, float(v), None, None)
+                    for f, feature_labels in zip(self._monitor.profile, label_sets)
+                    for labels, v in zip(feature_labels, f.cells())
+                ]
+            reference.samples = self._reference_samples
+            spans = self._monitor._span_cells(report.span, report.time)
+            current.samples = [
+                Sample(current.name, labels, float(v), None, None)
+                for feature_labels, counts in zip(label_sets, spans)
+                for labels, v in zip(feature_labels, counts.tolist())
+            ]
+        yield current
+        yield reference
 
     def describe(self) -> Iterator[Any]:
         # Names only, so registering does not compute a report.
@@ -119,6 +165,8 @@ class MonitorCollector(RequiresInit, Collector):
                 Sample(metric, labels, float(v), None, None) for labels, v in zip(label_sets, column) if present(v)
             ]
             yield family
+
+        yield from self._cell_families(report, names, values)
 
         for suffix, doc, count in (
             ("schema_missing_fields", "fields missing from traffic", lambda r: len(r.schema.missing)),
