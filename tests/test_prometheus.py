@@ -210,3 +210,12 @@ def test_rules_check_their_arguments(tmp_path: "pytest.TempPathFactory") -> None
         rules(profile, prefix="bad-prefix")
     with pytest.raises(TypeError):
         rules("profile.drift")  # type: ignore[arg-type]
+
+
+def test_cells_can_be_left_out() -> None:
+    profile = dl.Profile.from_data({"x": np.arange(1000.0)})
+    m = dl.Monitor(profile, clock=lambda: 0.0)
+    registry = prometheus_client.CollectorRegistry()
+    registry.register(MonitorCollector(m, cells=False))
+    names = {name for name, _ in scrape(registry)}
+    assert "driftline_feature_cell_values" not in names and "driftline_status" in names

@@ -46,7 +46,9 @@ class MonitorCollector(RequiresInit, Collector):
     - ``{prefix}_feature_cell_values{feature, cell}``: the values in each
       reference cell over the span, and ``{prefix}_feature_reference_cell_values``
       the profile's: summed over workers and hosts they give the PSI of all of
-      them in PromQL (:mod:`driftline.prometheus_rules`);
+      them in PromQL (:mod:`driftline.prometheus_rules`); ``cells=False``
+      leaves them out (a single-process service that needs no cross-host PSI
+      saves most of a 200-feature scrape's cost);
     - ``{prefix}_schema_missing_fields`` and ``{prefix}_schema_unexpected_fields``;
     - ``{prefix}_latency_p50_seconds``, ``_p90_``, ``_p99_``, ``_p999_`` and
       ``{prefix}_latency_max_seconds`` over the span, and
@@ -69,6 +71,7 @@ class MonitorCollector(RequiresInit, Collector):
         prefix: str = "driftline",
         last: Optional[float] = None,
         labels: Optional[dict[str, str]] = None,
+        cells: bool = True,
     ) -> None:
         if not isinstance(monitor, Monitor):
             raise TypeError(f"monitor must be a driftline.Monitor, got {type(monitor).__name__}")
@@ -78,6 +81,7 @@ class MonitorCollector(RequiresInit, Collector):
         self._prefix = prefix
         self._last = last
         self._labels = dict(labels or {})
+        self._cells = bool(cells)
         self._label_cache: Optional[tuple[list[str], list[dict[str, str]]]] = None
         self._cell_label_cache: Optional[list[list[dict[str, str]]]] = None
         self._reference_samples: Optional[list[Any]] = None  # the profile's cells never change
@@ -166,7 +170,8 @@ class MonitorCollector(RequiresInit, Collector):
             ]
             yield family
 
-        yield from self._cell_families(report, names, values)
+        if self._cells:
+            yield from self._cell_families(report, names, values)
 
         for suffix, doc, count in (
             ("schema_missing_fields", "fields missing from traffic", lambda r: len(r.schema.missing)),
