@@ -113,13 +113,15 @@ def test_report_previous_numpy(benchmark: Any, features: int, rows: int) -> None
 
 
 @pytest.mark.parametrize("features", [20, 50, 200])
-def test_scrape_generate_latest(benchmark: Any, features: int) -> None:
+@pytest.mark.parametrize("cells", [True, False])
+def test_scrape_generate_latest(benchmark: Any, features: int, cells: bool) -> None:
     benchmark.group = f"one Prometheus scrape (generate_latest), {features} features"
-    benchmark.extra_info.update(features=features, baseline=True)
+    benchmark.extra_info.update(features=features, baseline=cells, cells=cells)
     m = monitor(features, 1_000)
     registry = prometheus_client.CollectorRegistry()
-    registry.register(MonitorCollector(m))
+    registry.register(MonitorCollector(m, cells=cells))
     text = benchmark(prometheus_client.generate_latest, registry).decode()
+    assert ("driftline_feature_cell_values{" in text) == cells
     flagged = sum(1 for f in m.report().features.values() if f.status in ("warn", "alert"))
     assert text.count('driftline_feature_status{feature="f') == features and flagged == features // 10
 
