@@ -57,7 +57,7 @@ def _add_reading(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no printed report")
 
 
-def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def run(args: argparse.Namespace) -> int:
     # Before reading: a bad output path must not cost a pass over a big file.
     problem = unwritable([args.output] if args.command == "profile" else [args.html, args.json])
     if problem:

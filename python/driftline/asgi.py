@@ -65,10 +65,8 @@ def metrics_app(monitor: Monitor, labels: Optional[dict[str, str]] = None, **opt
     :class:`~driftline.prometheus.MonitorCollector`; each scrape is one report.
     Needs the ``prometheus`` extra.
     """
-    from prometheus_client import CollectorRegistry, make_asgi_app
+    from prometheus_client import make_asgi_app
 
-    from .prometheus import MonitorCollector
+    from .prometheus import registry_for
 
-    registry = CollectorRegistry()
-    registry.register(MonitorCollector(monitor, labels=labels, **options))
-    return make_asgi_app(registry)
+    return make_asgi_app(registry_for(monitor, labels=labels, **options))

@@ -40,7 +40,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise SystemExit(file_commands.EXIT_ERROR) from None
         raise
     if args.command in file_commands.COMMANDS:
-        return file_commands.run(args, parser)
+        return file_commands.run(args)
     if args.command in state_commands.COMMANDS:
         return state_commands.run(args)
     if args.command == rules_command.COMMAND:

@@ -29,7 +29,7 @@ try:
 except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise ImportError('driftline.prometheus needs prometheus_client: pip install "driftline[prometheus]"') from e
 
-__all__ = ["MonitorCollector", "STATUS_VALUES"]
+__all__ = ["MonitorCollector", "STATUS_VALUES", "registry_for"]
 
 class MonitorCollector(RequiresInit, Collector):
     """A prometheus_client collector for one :class:`~driftline.Monitor`.
@@ -200,3 +200,12 @@ class MonitorCollector(RequiresInit, Collector):
             if report is not None:
                 counter.add_metric(values, float(total(report)))
             yield counter
+
+
+def registry_for(monitor: Monitor, **options: Any) -> Any:
+    """A fresh ``CollectorRegistry`` holding one :class:`MonitorCollector` (``options`` go to it)."""
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    registry.register(MonitorCollector(monitor, **options))
+    return registry

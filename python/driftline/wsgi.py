@@ -71,10 +71,8 @@ class LatencyMiddleware:
 
 def metrics_app(monitor: Monitor, labels: Optional[dict[str, str]] = None, **options: Any) -> Any:
     """A WSGI app serving the Monitor's Prometheus exposition (prometheus_client's ``make_wsgi_app``)."""
-    from prometheus_client import CollectorRegistry, make_wsgi_app
+    from prometheus_client import make_wsgi_app
 
-    from .prometheus import MonitorCollector
+    from .prometheus import registry_for
 
-    registry = CollectorRegistry()
-    registry.register(MonitorCollector(monitor, labels=labels, **options))
-    return make_wsgi_app(registry)
+    return make_wsgi_app(registry_for(monitor, labels=labels, **options))
