@@ -1,6 +1,8 @@
 """``driftline merge`` and ``driftline report``: Monitor state files (``Monitor.to_bytes``) from many workers or hosts.
 
-``merge A.drift B.drift -o all.drift`` adds the states into one (what one
+A STATE is a file written by ``Monitor.to_bytes`` (or ``merge -o``), or a
+HostMonitor's host file (``/dev/shm/...``: every worker's slot of one host,
+merged). ``merge A.drift B.drift -o all.drift`` adds the states into one (what one
 Monitor that saw every event would hold) and writes it with the profile
 embedded, so it travels alone. ``report STATE`` prints the report of a state
 file and exits with its status like ``compare``: 0 ok, 1 warn, 2 alert,
@@ -30,7 +32,9 @@ def add_commands(sub: Any) -> None:
         description="Adds Monitor states of one profile, window and bucket into one state file (profile embedded). "
         "The same file content given twice is refused: it would count its rows twice. Exit 0, or 4 on an error.",
     )
-    merge.add_argument("states", metavar="STATE", nargs="+", help="state files written by Monitor.to_bytes()")
+    merge.add_argument(
+        "states", metavar="STATE", nargs="+", help="state files written by Monitor.to_bytes(), or HostMonitor host files"
+    )
     merge.add_argument("-o", "--output", required=True, help="where to write the merged state")
     _add_common(merge)
 
@@ -40,7 +44,9 @@ def add_commands(sub: Any) -> None:
         description="Decodes a state file (Monitor.to_bytes) and prints monitor.report(last). Exit status: 0 ok, "
         "1 warn, 2 alert, 3 insufficient data, 4 error.",
     )
-    report.add_argument("state", metavar="STATE", help="a state file (Monitor.to_bytes, or driftline merge -o)")
+    report.add_argument(
+        "state", metavar="STATE", help="a state file (Monitor.to_bytes, driftline merge -o, or a HostMonitor's host file)"
+    )
     report.add_argument("--last", type=float, default=None, help="report over the last LAST seconds (default: the window)")
     report.add_argument("--json", help="also write the report as JSON here")
     report.add_argument("--html", help="also write the detailed report as a self-contained HTML page here")
@@ -90,6 +96,13 @@ def _load(path: str, profile: Any, clock: Any) -> Any:
     from ._monitor_codec import ProfileMismatchError
     from .monitor import Monitor
 
+    if _is_host_file(path):
+        from . import host
+
+        try:
+            return host.read(path, clock=clock)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
     data = _read(path)
     try:
         return Monitor.from_bytes(data, clock=clock, profile=profile)
@@ -100,6 +113,17 @@ def _load(path: str, profile: Any, clock: Any) -> Any:
         raise ValueError(f"{path}: {e}") from None
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
+
+
+def _is_host_file(path: str) -> bool:
+    """Whether ``path`` is a HostMonitor's host file (every worker's slot, merged when read)."""
+    from ._host_file import MAGIC
+
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False  # _read reports it
 
 
 def _read(path: str) -> bytes:

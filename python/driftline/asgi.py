@@ -30,6 +30,17 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+def _worker_monitor(monitor: Any) -> Monitor:
+    """The Monitor a request is timed into: the Monitor itself, or a HostMonitor's own (this worker's)."""
+    if isinstance(monitor, Monitor):
+        return monitor
+    from .host import HostMonitor
+
+    if isinstance(monitor, HostMonitor):
+        return monitor.monitor
+    raise TypeError(f"monitor must be a driftline.Monitor or HostMonitor, got {type(monitor).__name__}")
+
+
 def _paths(exclude: Iterable[str]) -> tuple[str, ...]:
     paths = tuple(exclude)
     if not all(isinstance(p, str) and p.startswith("/") for p in paths):
@@ -40,14 +51,15 @@ def _paths(exclude: Iterable[str]) -> tuple[str, ...]:
 class LatencyMiddleware:
     """ASGI middleware recording every HTTP request's latency into ``monitor`` (see the module's documentation).
 
+    ``monitor``: a :class:`~driftline.Monitor`, or a :class:`~driftline.host.HostMonitor`
+    (then this worker's own Monitor, which the host file shares).
+
     ``exclude``: path prefixes not timed (default ``("/metrics",)``).
     """
 
-    def __init__(self, app: ASGIApp, monitor: Monitor, exclude: Iterable[str] = ("/metrics",)) -> None:
-        if not isinstance(monitor, Monitor):
-            raise TypeError(f"monitor must be a driftline.Monitor, got {type(monitor).__name__}")
+    def __init__(self, app: ASGIApp, monitor: Any, exclude: Iterable[str] = ("/metrics",)) -> None:
         self.app = app
-        self._monitor = monitor
+        self._monitor = _worker_monitor(monitor)
         self._exclude = _paths(exclude)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,11 +70,12 @@ class LatencyMiddleware:
             await self.app(scope, receive, send)
 
 
-def metrics_app(monitor: Monitor, labels: Optional[dict[str, str]] = None, **options: Any) -> Any:
+def metrics_app(monitor: Any, labels: Optional[dict[str, str]] = None, **options: Any) -> Any:
     """An ASGI app serving the Monitor's Prometheus exposition (prometheus_client's ``make_asgi_app``).
 
-    ``labels`` and ``options`` (``prefix``, ``last``) go to
-    :class:`~driftline.prometheus.MonitorCollector`; each scrape is one report.
+    ``labels`` and ``options`` (``prefix``, ``last``, ``cells``) go to
+    :class:`~driftline.prometheus.MonitorCollector`; each scrape is one report
+    (of every worker's state for a :class:`~driftline.host.HostMonitor`).
     Needs the ``prometheus`` extra.
     """
     from prometheus_client import make_asgi_app

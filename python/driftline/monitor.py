@@ -307,6 +307,14 @@ class Monitor(RequiresInit):
         return [totals[offsets[i] : offsets[i] + len(f.edges) + 1] for i, f in enumerate(self.profile)]
 
     # -- state across processes -----------------------------------------------------
+    def _empty_copy(self) -> "Monitor":
+        """A Monitor of the same profile, geometry, policy and clock, with no state."""
+        return Monitor(self.profile, self._window_seconds, self._bucket, self._policy, self._clock)
+
+    def _reset(self) -> None:
+        """Drops the state in place (a forked child's copy of its parent's rows belongs to the parent)."""
+        self._setup(self.profile, self._window_seconds, self._bucket, self._length, self._policy, self._clock, None)
+
     def merge(self, other: "Monitor") -> "Monitor":
         """Adds another Monitor's state (same profile, window and bucket); returns ``self``.
 

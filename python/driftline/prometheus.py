@@ -15,12 +15,15 @@ says at that moment.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
 
 from ._exposition import FEATURE_GAUGES, LATENCY_GAUGES, STATUS_HELP, STATUS_VALUES, present
 from ._initialized import RequiresInit
 from .monitor import Monitor
 from .report import Report
+
+if TYPE_CHECKING:
+    from .host import HostMonitor
 
 try:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -67,14 +70,21 @@ class MonitorCollector(RequiresInit, Collector):
 
     def __init__(
         self,
-        monitor: Monitor,
+        monitor: Union[Monitor, "HostMonitor"],
         prefix: str = "driftline",
         last: Optional[float] = None,
         labels: Optional[dict[str, str]] = None,
         cells: bool = True,
     ) -> None:
-        if not isinstance(monitor, Monitor):
-            raise TypeError(f"monitor must be a driftline.Monitor, got {type(monitor).__name__}")
+        from .host import HostMonitor
+
+        if isinstance(monitor, HostMonitor):
+            self._host: Optional[HostMonitor] = monitor
+            monitor = monitor.monitor
+        elif isinstance(monitor, Monitor):
+            self._host = None
+        else:
+            raise TypeError(f"monitor must be a driftline.Monitor or HostMonitor, got {type(monitor).__name__}")
         if not isinstance(prefix, str) or not prefix.replace("_", "a").isalnum() or prefix[0].isdigit():
             raise ValueError(f"prefix must be a Prometheus metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*), got {prefix!r}")
         self._monitor = monitor
@@ -106,7 +116,9 @@ class MonitorCollector(RequiresInit, Collector):
             ]
         return self._cell_label_cache
 
-    def _cell_families(self, report: Optional[Report], names: list[str], values: list[str]) -> Iterator[Any]:
+    def _cell_families(
+        self, view: Monitor, report: Optional[Report], names: list[str], values: list[str]
+    ) -> Iterator[Any]:
         """The counts PSI is computed from: they sum exactly across workers and hosts at one instant."""
         p = self._prefix
         current = GaugeMetricFamily(
@@ -127,7 +139,7 @@ class MonitorCollector(RequiresInit, Collector):
                     for labels, v in zip(feature_labels, f.cells())
                 ]
             reference.samples = self._reference_samples
-            spans = self._monitor._span_cells(report.span, report.time)
+            spans = view._span_cells(report.span, report.time)
             current.samples = [
                 Sample(current.name, labels, float(v), None, None)
                 for feature_labels, counts in zip(label_sets, spans)
@@ -138,12 +150,14 @@ class MonitorCollector(RequiresInit, Collector):
 
     def describe(self) -> Iterator[Any]:
         # Names only, so registering does not compute a report.
-        return self._families(None)
+        return self._families(self._monitor, None)
 
     def collect(self) -> Iterator[Any]:
-        return self._families(self._monitor.report(self._last))
+        # A HostMonitor's scrape is of every worker's state, merged once.
+        view = self._monitor if self._host is None else self._host.snapshot()
+        return self._families(view, view.report(self._last))
 
-    def _families(self, report: Optional[Report]) -> Iterator[Any]:
+    def _families(self, view: Monitor, report: Optional[Report]) -> Iterator[Any]:
         p, names, values = self._prefix, list(self._labels), list(self._labels.values())
 
         levels = STATUS_HELP
@@ -171,7 +185,7 @@ class MonitorCollector(RequiresInit, Collector):
             yield family
 
         if self._cells:
-            yield from self._cell_families(report, names, values)
+            yield from self._cell_families(view, report, names, values)
 
         for suffix, doc, count in (
             ("schema_missing_fields", "fields missing from traffic", lambda r: len(r.schema.missing)),
@@ -191,7 +205,7 @@ class MonitorCollector(RequiresInit, Collector):
             yield family
 
         for suffix, doc, total in (
-            ("rows", "rows observed over the Monitor's life", lambda r: self._monitor.rows),
+            ("rows", "rows observed over the Monitor's life", lambda r: view.rows),
             ("late_rows", "rows older than the window when they arrived", lambda r: r.late),
             ("future_rows", "rows more than one bucket ahead of the clock", lambda r: r.future),
             ("expired_rows", "rows that aged out of the window", lambda r: r.expired),
@@ -202,7 +216,7 @@ class MonitorCollector(RequiresInit, Collector):
             yield counter
 
 
-def registry_for(monitor: Monitor, **options: Any) -> Any:
+def registry_for(monitor: Union[Monitor, "HostMonitor"], **options: Any) -> Any:
     """A fresh ``CollectorRegistry`` holding one :class:`MonitorCollector` (``options`` go to it)."""
     from prometheus_client import CollectorRegistry
 

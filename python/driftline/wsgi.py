@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from .asgi import _paths
-from .monitor import Monitor
+from .asgi import _paths, _worker_monitor
 
 __all__ = ["LatencyMiddleware", "metrics_app"]
 
@@ -49,11 +48,9 @@ class _TimedBody:
 class LatencyMiddleware:
     """WSGI middleware recording every request's latency into ``monitor`` (see the module's documentation)."""
 
-    def __init__(self, app: WSGIApp, monitor: Monitor, exclude: Iterable[str] = ("/metrics",)) -> None:
-        if not isinstance(monitor, Monitor):
-            raise TypeError(f"monitor must be a driftline.Monitor, got {type(monitor).__name__}")
+    def __init__(self, app: WSGIApp, monitor: Any, exclude: Iterable[str] = ("/metrics",)) -> None:
         self.app = app
-        self._monitor = monitor
+        self._monitor = _worker_monitor(monitor)
         self._exclude = _paths(exclude)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -69,7 +66,7 @@ class LatencyMiddleware:
         return _TimedBody(body, timer)
 
 
-def metrics_app(monitor: Monitor, labels: Optional[dict[str, str]] = None, **options: Any) -> Any:
+def metrics_app(monitor: Any, labels: Optional[dict[str, str]] = None, **options: Any) -> Any:
     """A WSGI app serving the Monitor's Prometheus exposition (prometheus_client's ``make_wsgi_app``)."""
     from prometheus_client import make_wsgi_app
 
