@@ -98,10 +98,12 @@ def test_workers_add_up_to_one_monitor(path: Path) -> None:
         merged = parent.report()
         assert_same_report(merged, reference(*parts).report())
         assert parent.snapshot().rows == sum(len(p["x"]) for p in parts)
-        # A sidecar reading the file alone sees the children at once, the parent once it publishes.
-        assert host.read(path, clock=clock).rows == sum(len(p["x"]) for p in parts[1:])
-        parent.publish()
+        # A report publishes the reporter's own state first: a sidecar reading the file alone sees it all.
         assert_same_report(host.read(path, clock=clock).report(), merged)
+        parent.observe(parts[0], t=T0)
+        assert host.read(path, clock=clock).rows == merged.rows  # not yet published
+        parent.publish()
+        assert host.read(path, clock=clock).rows == merged.rows + len(parts[0]["x"])
 
 
 def test_an_exited_workers_slot_is_adopted_once(path: Path) -> None:

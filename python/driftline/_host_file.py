@@ -12,8 +12,9 @@ offset      content
 table       one 64-byte entry per slot: publish count (u64), two extents (offset,
             capacity: u64 each), the active extent (u32: 0 none, 1 or 2), the
             active blob's length (u32)
-extents     allocated at the end of the file, two per slot in use, each holding
-            a Monitor blob (``Monitor.to_bytes()``, its own CRC-32C inside)
+extents     two per slot (reserved when the file is made, larger ones appended
+            when a state outgrows them), each holding a Monitor blob
+            (``Monitor.to_bytes()``, its own CRC-32C inside)
 ==========  =======================================================================
 
 Invariants that make the file safe to share:
@@ -26,10 +27,12 @@ Invariants that make the file safe to share:
   *data lock* exclusively; readers hold data locks shared. A reader therefore
   sees a slot's previous blob or its new one, never a mix; a writer killed
   mid-write leaves the previous blob active.
-- Extents are never freed or moved: a slot whose blob outgrows its extent
-  gets a new one of twice the size at the end of the file (its old inactive
-  extent is left unused). The file grows only when one slot's state grows,
-  never with the number of processes that used the slots.
+- The file is made with two extents for every slot, so its size is fixed
+  from the start (sparse: pages are used once a slot publishes). Extents
+  are never freed or moved: a slot whose blob outgrows its extent gets a
+  new one of twice the blob's size at the end of the file (the old one is
+  left unused). The file grows only when one slot's state grows, never
+  with the number of processes that used the slots.
 - Locks live at offsets far past the data (record locks need not cover
   bytes that exist), so they never interact with reads and writes.
 
@@ -220,10 +223,6 @@ class SharedFile:
                 if extents[target - 1][1] < len(blob):
                     capacity = _pad(max(2 * len(blob), minimum_extent))
                     extents[target - 1] = (self._allocate(capacity), capacity)
-                    if not extents[2 - target][1]:
-                        # A slot's first publish takes both extents at once, so a slot in use
-                        # keeps its size through every restart until its state outgrows it.
-                        extents[2 - target] = (self._allocate(capacity), capacity)
                 os.pwrite(self.fd, blob, extents[target - 1][0])
                 updated = Entry(entry.publishes + 1, (extents[0], extents[1]), target, len(blob))
                 os.pwrite(self.fd, updated.encode(), self.header.table_offset + slot * ENTRY_SIZE)
@@ -241,16 +240,14 @@ class SharedFile:
             self._lock(fcntl.LOCK_UN, _LOCK_CREATE)
 
     # -- reading every slot -----------------------------------------------------------
-    def read_all(self, skip: Optional[int] = None) -> list[tuple[int, bytes]]:
-        """Every slot's current blob (but ``skip``'s), all read at one instant: no publish lands in between."""
+    def read_all(self) -> list[tuple[int, bytes]]:
+        """Every slot's current blob, all read at one instant: no publish lands in between."""
         with self.lock:
             self._lock(fcntl.LOCK_SH, _LOCK_DATA, self.header.slots)
             try:
                 size = os.fstat(self.fd).st_size
                 blobs = []
                 for slot in range(self.header.slots):
-                    if slot == skip:
-                        continue
                     blob = self._read_blob(slot, self._read_entry(slot, size))
                     if blob is not None:
                         blobs.append((slot, blob))
@@ -292,10 +289,23 @@ def _read_header(path: str, fd: int) -> tuple[Header, bytes]:
     return header, profile
 
 
-def _create(fd: int, slots: int, window: float, bucket: float, fingerprint: bytes, profile: bytes) -> None:
+def _create(
+    fd: int, slots: int, window: float, bucket: float, fingerprint: bytes, profile: bytes, extent: int
+) -> None:
+    """Writes a new file: header, profile, and a table giving every slot two extents of ``extent`` bytes.
+
+    The extents are reserved up front, so the file's size is fixed from the
+    start (its pages are only used once a slot publishes: the file is sparse).
+    """
     header = Header(slots, window, bucket, fingerprint, len(profile), _pad(PAGE + len(profile)))
+    extent = _pad(extent)
     os.pwrite(fd, profile, PAGE)
-    os.ftruncate(fd, header.end_of_table)
+    table = b"".join(
+        Entry(0, ((header.end_of_table + 2 * i * extent, extent), (header.end_of_table + (2 * i + 1) * extent, extent))).encode()
+        for i in range(slots)
+    )
+    os.pwrite(fd, table, header.table_offset)
+    os.ftruncate(fd, header.end_of_table + 2 * slots * extent)
     os.pwrite(fd, header.encode(), 0)  # last: a file without its header is "not a host file", never half of one
 
 
@@ -324,10 +334,12 @@ def reading(path: str) -> Iterator[SharedFile]:
 def shared_file(
     path: str,
     *,
-    create: tuple[int, float, float, bytes, bytes],
+    create: tuple[int, float, float, bytes, bytes, int],
     mode: int = 0o600,
 ) -> SharedFile:
-    """This process's one SharedFile for ``path``, made if absent or empty; ``create`` = (slots, window, bucket, fingerprint, profile).
+    """This process's one SharedFile for ``path``, made if absent or empty.
+
+    ``create`` = (slots, window, bucket, fingerprint, profile, extent bytes).
 
     The descriptor stays open for the life of the process (see the module's
     documentation): one per host file, however many HostMonitors use it.

@@ -14,7 +14,7 @@ Each worker observes into its own :class:`~driftline.Monitor` (the hot path is
 unchanged) and *publishes* its state into its own slot of a fixed-layout host
 file (see :mod:`driftline._host_file`) every ``publish_interval`` seconds when
 it has changed, and when it exits. A report, a scrape or a sidecar reads every
-slot at one instant and merges them, with this worker's own state taken live.
+slot at one instant and merges them (a worker publishes its own first).
 
 Lifecycle
 ---------
@@ -66,6 +66,7 @@ __all__ = ["HostMonitor", "HostFileError", "HostFileMismatchError", "HostSlotsFu
 
 _log = logging.getLogger("driftline.host")
 
+# Extents are at least this large (and 4x the creator's state): most states never outgrow them.
 MINIMUM_EXTENT = 1 << 16
 
 
@@ -115,7 +116,14 @@ class HostMonitor:
         self._interval = interval
         self._file = _host_file.shared_file(
             path,
-            create=(slots, monitor.window, monitor.bucket, monitor._fingerprint, monitor._profile_bytes),
+            create=(
+                slots,
+                monitor.window,
+                monitor.bucket,
+                monitor._fingerprint,
+                monitor._profile_bytes,
+                max(MINIMUM_EXTENT, 4 * len(monitor.to_bytes())),
+            ),
             mode=mode,
         )
         header = self._file.header
@@ -190,20 +198,24 @@ class HostMonitor:
             self._publish()
 
     def snapshot(self) -> Monitor:
-        """A new Monitor holding every worker's state: the other slots as last published, this worker's live."""
+        """A new Monitor holding every worker's state as published, this worker's published first.
+
+        Every snapshot is read from the file (this worker's own state is
+        published into it first when it has changed), and a slot only ever
+        grows, so the lifetime counters of successive snapshots never go down,
+        whichever worker takes them.
+        """
         with self._lock:
             self._check_fork()
-            own = None if self._closed else self._slot
-            merged: Optional[Monitor] = None
-            for _, blob in self._file.read_all(skip=own):
-                state = Monitor.from_bytes(blob, self._monitor.policy, self._monitor._clock, profile=self._monitor.profile)
-                merged = state if merged is None else merged.merge(state)
-            if self._closed:
-                # Its state is in the file (published at close), maybe adopted by now.
-                return merged if merged is not None else self._monitor._empty_copy()
-            if merged is None:
-                return copy.copy(self._monitor)
-            return merged.merge(self._monitor)
+            if not self._closed and (self._slot is None or _state_key(self._monitor) != self._published):
+                self._publish()
+            blobs = self._file.read_all()
+        merged: Optional[Monitor] = None
+        monitor = self._monitor
+        for _, blob in blobs:
+            state = Monitor.from_bytes(blob, monitor.policy, monitor._clock, profile=monitor.profile)
+            merged = state if merged is None else merged.merge(state)
+        return merged if merged is not None else monitor._empty_copy()
 
     def report(self, last: Optional[float] = None, *, detail: bool = False) -> Report:
         """The report of every worker's state (see :meth:`snapshot`)."""
@@ -254,9 +266,7 @@ class HostMonitor:
             raise
         self._slot = slot
         if left is not None:
-            # At once: the slot must hold the adopted state plus this Monitor's
-            # before a reader of this process skips the slot for the live Monitor.
-            self._publish()
+                self._publish()  # at once, so the slot holds the adopted state and this Monitor's, never one twice
 
     def _publish(self) -> None:
         if self._slot is None:
