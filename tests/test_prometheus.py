@@ -219,3 +219,69 @@ def test_cells_can_be_left_out() -> None:
     registry.register(MonitorCollector(m, cells=False))
     names = {name for name, _ in scrape(registry)}
     assert "driftline_feature_cell_values" not in names and "driftline_status" in names
+
+
+def histogram(values: dict, name: str = "driftline_latency_seconds") -> tuple[list[float], list[float], float, float]:
+    """(le boundaries, cumulative counts, count, sum) of a scraped histogram."""
+    buckets = sorted(
+        (float(dict(labels)["le"]), v) for (n, labels), v in values.items() if n == name + "_bucket"
+    )
+    return [b for b, _ in buckets], [v for _, v in buckets], values[(name + "_count", ())], values[(name + "_sum", ())]
+
+
+def test_latency_histogram_is_exact_lifelong_and_sums_across_workers() -> None:
+    """Cumulative counts equal numpy's count of the raw latencies at each boundary, and never go down."""
+    rng = np.random.default_rng(11)
+    profile = dl.Profile.from_data({"x": rng.normal(size=500)})
+    clock = Clock()
+    workers = [dl.Monitor(profile, window=300, bucket=60, clock=clock) for _ in range(2)]
+    seen: list[np.ndarray] = []
+    previous = None
+    for k in range(12):  # 12 minutes through a 5-minute window: most latencies expire
+        clock.t = 60 * k + 30
+        for m in workers:
+            latencies = rng.lognormal(-4, 1.5, 200)
+            latencies[:3] = [0.0, 1e-6, 100.0]  # below the first boundary, and above the last
+            m.observe_latency(latencies)
+            seen.append(latencies)
+        scraped = []
+        for m in workers:
+            registry = prometheus_client.CollectorRegistry()
+            registry.register(MonitorCollector(m))
+            scraped.append(scrape(registry))
+        le, cumulative, count, total = (
+            np.array(histogram(scraped[0])[0]),
+            np.sum([histogram(s)[1] for s in scraped], axis=0),
+            sum(histogram(s)[2] for s in scraped),
+            sum(histogram(s)[3] for s in scraped),
+        )
+        everything = np.concatenate(seen)
+        assert le[-1] == math.inf and len(le) == 40
+        expected = [(everything <= b).sum() for b in le[:-1]] + [everything.size]
+        np.testing.assert_array_equal(cumulative, expected)  # exact: the boundaries are the sketch's own
+        assert count == everything.size
+        assert math.isclose(total, everything.sum(), rel_tol=1e-9)
+        if previous is not None:
+            assert np.all(cumulative >= previous)  # counters: never down, though the window expires
+        previous = cumulative
+    assert workers[0]._latency.expired > 0
+    # The two workers' histograms add up to the merged Monitor's.
+    merged = dl.Monitor.from_bytes(workers[0].to_bytes(), clock=clock, profile=profile).merge(workers[1])
+    registry = prometheus_client.CollectorRegistry()
+    registry.register(MonitorCollector(merged))
+    assert histogram(scrape(registry))[1] == list(previous)
+
+
+def test_latency_histogram_scale() -> None:
+    rng = np.random.default_rng(12)
+    monitor = dl.Monitor(dl.Profile.from_data({"x": rng.normal(size=500)}))
+    latencies = rng.lognormal(-3, 1, 1000)
+    monitor.observe_latency(latencies)
+    for scale, boundaries in ((0, 20), (1, 39), (2, 77), (3, 153)):
+        registry = prometheus_client.CollectorRegistry()
+        registry.register(MonitorCollector(monitor, latency_scale=scale))
+        le, cumulative, count, _ = histogram(scrape(registry))
+        assert len(le) == boundaries + 1 and count == 1000
+        assert cumulative == [float((latencies <= b).sum()) for b in le[:-1]] + [1000.0]
+    with pytest.raises(ValueError, match="latency_scale"):
+        MonitorCollector(monitor, latency_scale=4)

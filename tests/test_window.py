@@ -255,7 +255,70 @@ def test_golden_file_of_version_1_still_decodes() -> None:
         (100.0, [0, 0, 1, 0, 0]),
         (110.0, [0, 0, 1, 0, 0]),
     ]
+    again = dl.Window.from_bytes(window.to_bytes(), clock=FakeClock(100.0))  # now written as version 2
+    assert window.to_bytes()[4] == 2 and not again.keeps_expired
+    assert again.to_bytes() == window.to_bytes()
+
+
+def test_golden_file_of_version_2_still_decodes() -> None:
+    from pathlib import Path
+
+    blob = (Path(__file__).parent / "golden" / "window_sketch_v2.bin").read_bytes()
+    window = dl.Window.from_bytes(blob, clock=FakeClock(100.0))
+    # Written by tests/golden/make_golden.py window2: 0.5 and 0.25 expired, 0.125, 2, 4 in the ring, 8 late.
+    assert (window.total, window.late, window.future, window.expired) == (6, 1, 0, 2)
+    assert window.keeps_expired
+    reference = dl.QuantileSketch(0.01)
+    reference.fill([0.5, 0.25, 0.125, 2.0, 4.0])
+    lifetime = window.lifetime()
+    assert lifetime.count == 5 and lifetime.sum == reference.sum
+    for a, b in zip(lifetime.buckets(False), reference.buckets(False)):
+        assert np.array_equal(a, b)
     assert window.to_bytes() == blob
+
+
+def test_kept_expired_values_make_a_lifetime_that_never_shrinks() -> None:
+    """lifetime() equals one sketch of every value the ring ever held (late and future ones excluded)."""
+    clock = FakeClock(0.0)
+    window = dl.Window(dl.QuantileSketch(0.01), width=60.0, length=3, clock=clock, keep_expired=True)
+    other = dl.Window(dl.QuantileSketch(0.01), width=60.0, length=3, clock=clock, keep_expired=True)
+    rng = np.random.default_rng(5)
+    held: list[np.ndarray] = []
+    counts = []
+    for step in range(12):
+        clock.now = step * 60.0 + 5.0
+        values = rng.lognormal(-3, 1, size=50)
+        (window if step % 2 else other).fill(values)
+        held.append(values)
+        counts.append(window.lifetime().count + other.lifetime().count)
+    assert counts == sorted(counts) and counts[-1] == 600
+    window.fill([1.0], t=-1000.0)  # late: not part of the lifetime
+    assert window.late == 1 and window.lifetime().count == 300
+    window.merge(other)
+    reference = dl.QuantileSketch(0.01)
+    reference.fill(np.concatenate(held))
+    lifetime = window.lifetime()
+    assert lifetime.count == 600 and lifetime.count <= window.total
+    for a, b in zip(lifetime.buckets(False), reference.buckets(False)):
+        assert np.array_equal(a, b)
+    assert lifetime.sum == pytest.approx(reference.sum, rel=1e-12)
+    decoded = dl.Window.from_bytes(window.to_bytes(), clock=clock)
+    assert decoded.lifetime().count == 600
+    plain = dl.Window(dl.QuantileSketch(0.01), width=60.0, length=3, clock=clock)
+    with pytest.raises(ValueError, match="keep_expired"):
+        plain.lifetime()
+
+
+def test_forged_expired_values_are_rejected() -> None:
+    from pathlib import Path
+
+    blob = bytearray((Path(__file__).parent / "golden" / "window_sketch_v2.bin").read_bytes())
+    blob[16 + 2] = 3  # an unknown flag
+    with pytest.raises(dl.DecodeError, match="flags"):
+        dl.Window.from_bytes(reseal(bytes(blob)))
+    assert_every_truncation_and_bit_flip_fails(
+        (Path(__file__).parent / "golden" / "window_sketch_v2.bin").read_bytes(), dl.Window.from_bytes, dl.DecodeError
+    )
 
 
 @pytest.mark.parametrize("kind", ["histogram", "sketch"])

@@ -21,8 +21,10 @@ template <typename T>
 void register_one(py::module_& m, const char* name) {
   using W = Window<T>;
   py::class_<W>(m, name, "Event-time ring of slots (see driftline.Window).")
-      .def(py::init([](const T& prototype, double width, std::int64_t length) { return W(prototype, width, length); }),
-           py::arg("prototype"), py::arg("width"), py::arg("length"))
+      .def(py::init([](const T& prototype, double width, std::int64_t length, bool keep_expired) {
+             return W(prototype, width, length, keep_expired);
+           }),
+           py::arg("prototype"), py::arg("width"), py::arg("length"), py::arg("keep_expired") = false)
       .def(py::init<const W&>(), py::arg("other"))
       .def(py::init([](const py::bytes& data) {
              const std::string_view view = data;  // borrowed for the call
@@ -65,6 +67,16 @@ void register_one(py::module_& m, const char* name) {
           },
           py::arg("last"), py::arg("now"))
       .def("series", &W::series, py::arg("now"))
+      .def(
+          "lifetime",
+          [](W& w, double now) {
+            py::gil_scoped_release release;  // core-only work
+            return w.lifetime(now);
+          },
+          py::arg("now"))
+      .def("keep_expired", &W::keep_expired)
+      .def_property_readonly("keeps_expired", &W::keeps_expired)
+      .def_property_readonly("expired_values", &W::expired_values)
       .def("merge", &merge_without_gil<W>, py::arg("other"))
       .def_property_readonly("width", &W::width)
       .def_property_readonly("length", &W::length)

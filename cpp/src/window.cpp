@@ -34,7 +34,7 @@ std::vector<std::uint8_t> Window<T>::to_bytes() const {
   Lock lock(mutex_);
   ByteWriter w;
   w.u16(std::uint16_t(object_type_of<T>()));
-  w.u16(0);
+  w.u16(keep_expired_ ? 1 : 0);
   w.u32(length_);
   w.f64(width_);
   w.u64(std::uint64_t(head_));
@@ -43,19 +43,23 @@ std::vector<std::uint8_t> Window<T>::to_bytes() const {
   w.u64(future_);
   w.u64(expired_);
   put_blob(w, prototype_.to_bytes());
+  if (keep_expired_) put_blob(w, expired_values_.to_bytes());
   for (std::int64_t i = 0; i <= std::int64_t(length_); ++i) put_blob(w, slots_[stored_position(i)].to_bytes());
   return seal(ObjectType::window, w.bytes());
 }
 
 template <typename T>
 Window<T> Window<T>::from_bytes(const std::uint8_t* data, std::size_t size) {
-  ByteReader r = open(ObjectType::window, data, size);
+  std::uint16_t version = 1;
+  ByteReader r = open(ObjectType::window, data, size, &version);
   const std::uint16_t type = r.u16("slot object type");
   if (type != std::uint16_t(object_type_of<T>())) {
     throw decode_error(std::string("window holds ") + object_type_name(type) + " slots, expected " +
                        object_type_name(std::uint16_t(object_type_of<T>())));
   }
-  if (r.u16("reserved") != 0) throw decode_error("reserved bytes are not zero");
+  const std::uint16_t flags = r.u16("flags");
+  if (version == 1 ? flags != 0 : (flags & ~1u) != 0) throw decode_error("unknown window flags");
+  const bool keep_expired = (flags & 1u) != 0;
   const std::uint32_t length = r.u32("length");
   const double width = r.f64("width");
   if (length < 1 || length > max_length) throw decode_error("window length " + std::to_string(length) + " out of range");
@@ -66,8 +70,14 @@ Window<T> Window<T>::from_bytes(const std::uint8_t* data, std::size_t size) {
   // Each slot needs at least its 4-byte size field: refuse absurd lengths before allocating.
   r.require(std::uint64_t(length) + 2, 4, "window slots");
   T prototype = take_blob<T>(r);
-  check_decode_memory((std::uint64_t(length) + 1) * slot_memory(prototype), size, "the window");
-  Window w(prototype, width, length);
+  check_decode_memory((std::uint64_t(length) + 2) * slot_memory(prototype), size, "the window");
+  Window w(prototype, width, length, keep_expired);
+  if (keep_expired) {
+    T kept = take_blob<T>(r);
+    if (!compatible(w.prototype_, kept)) throw decode_error("the expired values do not match the window's prototype");
+    if (count_of(kept) > expired) throw decode_error("the expired values count more than expired");
+    w.expired_values_ = std::move(kept);
+  }
   w.head_ = head;
   w.total_ = total;
   w.late_ = late;

@@ -90,6 +90,26 @@ DL_TEST(split_streams_merge_into_one_window) {
   CHECK_THROWS(std::invalid_argument, a.merge(other_width));
 }
 
+DL_TEST(kept_expired_values_give_a_lifetime_that_never_shrinks) {
+  const double now = 1.7e9 + 30.0;
+  const Events e = events(23, 20000, now);
+  Window<QuantileSketch> w(QuantileSketch(6, 2048), 60.0, 10, true);
+  w.fill(e.values.data(), e.times.data(), e.values.size(), now);
+  const std::uint64_t held = slot_contents(w, now);
+  CHECK_EQ(w.lifetime(now).count(), held);
+  // Time passes: every slot expires, and the lifetime keeps them all.
+  w.advance_to(now + 3600.0);
+  CHECK_EQ(w.expired(), held);
+  CHECK_EQ(w.lifetime(now + 3600.0).count(), held);
+  CHECK_EQ(w.expired_values().count(), held);
+  // Through bytes and a merge: the same counts, doubled by the merge.
+  Window<QuantileSketch> copy = Window<QuantileSketch>::from_bytes(w.to_bytes().data(), w.to_bytes().size());
+  CHECK(copy.keeps_expired());
+  copy.merge(w);
+  CHECK_EQ(copy.lifetime(now + 3600.0).count(), 2 * held);
+  dltest::record("kept_expired_bytes", w.to_bytes());
+}
+
 DL_TEST(nan_timestamp_changes_nothing) {
   Window<Histogram> w(Histogram(Axis::uniform(0, 1, 4)), 10.0, 6);
   const std::vector<double> values{0.1, 0.2, 0.3};

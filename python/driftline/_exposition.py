@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 # The value of the status gauges.
 STATUS_VALUES = {"insufficient data": -1.0, "ok": 0.0, "warn": 1.0, "alert": 2.0}
 STATUS_HELP = "-1 insufficient data, 0 ok, 1 warn, 2 alert"
@@ -40,3 +42,39 @@ LATENCY_GAUGES = (
 def present(v: Any) -> bool:
     """Whether a value is exported: absent, never NaN, where there is nothing to say."""
     return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+# The latency histogram's bucket boundaries: 2^(j / 2^scale) seconds from
+# 2^-13 s (122 us) to 2^6 s (64 s), which are boundaries of the quantile
+# sketch's own buckets whenever the sketch's scale is at least ``scale`` (its
+# default is 6), so every cumulative count is exact, not interpolated.
+LATENCY_HISTOGRAM_RANGE = (-13, 6)
+
+
+def latency_boundaries(scale: int) -> "np.ndarray[Any, np.dtype[np.float64]]":
+    """The ``le`` values of the latency histogram at ``scale`` (2^scale buckets per doubling), +Inf excluded."""
+    low, high = LATENCY_HISTOGRAM_RANGE
+    steps = np.arange(low << scale, (high << scale) + 1, dtype=np.int64)
+    return np.exp2(steps / float(1 << scale))
+
+
+def latency_cumulative(sketch: Any, scale: int) -> tuple["np.ndarray[Any, np.dtype[np.float64]]", int, float]:
+    """Per boundary of :func:`latency_boundaries`, the sketch's values at or below it; then the count and the sum.
+
+    Sketch bucket i holds (2^(i/2^s), 2^((i+1)/2^s)], so the values at or below
+    2^(j/2^scale) are those of buckets i < j * 2^(s - scale): exact while
+    s >= scale; at a coarser sketch scale the floor keeps the counts a lower
+    bound that still grows with the boundary. Zeros and negatives are below
+    every boundary; +Inf only in the +Inf bucket (the count).
+    """
+    low, high = LATENCY_HISTOGRAM_RANGE
+    steps = np.arange(low << scale, (high << scale) + 1, dtype=np.int64)
+    s = int(sketch.scale)
+    thresholds = steps << (s - scale) if s >= scale else steps >> (scale - s)  # floor division for negatives too
+    indices, counts = sketch.buckets(False)
+    _, negative = sketch.buckets(True)
+    running = np.concatenate(([0], np.cumsum(counts, dtype=np.uint64)))
+    below = running[np.searchsorted(indices, thresholds, side="left")]
+    base = int(sketch.zero_count) + int(negative.sum())
+    count = int(sketch.count) + int(sketch.positive_inf_count) + int(sketch.negative_inf_count)
+    return below.astype(np.float64) + base, count, float(sketch.sum) if sketch.count else 0.0

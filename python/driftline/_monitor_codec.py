@@ -15,7 +15,8 @@ profile    32 bytes: SHA-256 of the profile's bytes (``Profile.fingerprint``)
            then, when embedded, uint32 size and the profile blob
 features   uint32 size, FeatureWindow blob (its own version 2: axes once,
            counts as varints with zero runs)
-latency    uint32 size, Window blob of QuantileSketch slots
+latency    uint32 size, Window blob of QuantileSketch slots (version 2 keeps
+           the expired latencies; a version 1 window starts keeping them on decode)
 trackers   unexpected fields and unseen examples (``Trackers.write``)
 =========  =====================================================================
 
@@ -102,6 +103,8 @@ def decode(
     latency = _binary.decoded("latency window", Window.from_bytes, r.blob("latency window"), clock)
     if latency._kind is not QuantileSketch or (latency.width, latency.length) != (bucket, length):
         raise _core.DecodeError("cannot decode: the latency window does not match the monitor")
+    if not latency._core.keeps_expired:
+        latency._core.keep_expired()  # state written before windows kept them: from now on
     monitor = cls.__new__(cls)
     if policy is not None and not isinstance(policy, Policy):
         raise TypeError(f"policy must be a driftline.Policy, got {type(policy).__name__}")

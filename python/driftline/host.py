@@ -115,7 +115,7 @@ class HostMonitor:
         self._monitor = monitor
         self._interval = interval
         self._file = _host_file.shared_file(
-            path,
+            os.fspath(path),
             create=(
                 slots,
                 monitor.window,

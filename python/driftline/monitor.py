@@ -116,7 +116,8 @@ class Monitor(RequiresInit):
         if state is None:
             state = (
                 _core.FeatureWindow([f.edges.tolist() for f in profile], bucket, length),
-                Window(QuantileSketch(0.01), bucket, length, self._clock),
+                # Expired latencies are kept: the Prometheus histogram's counts must never go down.
+                Window(QuantileSketch(0.01), bucket, length, self._clock, keep_expired=True),
             )
         self._core: Any = state[0]
         self._latency: Window[QuantileSketch] = state[1]

@@ -17,7 +17,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
 
-from ._exposition import FEATURE_GAUGES, LATENCY_GAUGES, STATUS_HELP, STATUS_VALUES, present
+from ._exposition import (
+    FEATURE_GAUGES,
+    LATENCY_GAUGES,
+    STATUS_HELP,
+    STATUS_VALUES,
+    latency_boundaries,
+    latency_cumulative,
+    present,
+)
 from ._initialized import RequiresInit
 from .monitor import Monitor
 from .report import Report
@@ -26,9 +34,10 @@ if TYPE_CHECKING:
     from .host import HostMonitor
 
 try:
-    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
     from prometheus_client.registry import Collector
     from prometheus_client.samples import Sample
+    from prometheus_client.utils import floatToGoString
 except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise ImportError('driftline.prometheus needs prometheus_client: pip install "driftline[prometheus]"') from e
 
@@ -53,8 +62,18 @@ class MonitorCollector(RequiresInit, Collector):
       leaves them out (a single-process service that needs no cross-host PSI
       saves most of a 200-feature scrape's cost);
     - ``{prefix}_schema_missing_fields`` and ``{prefix}_schema_unexpected_fields``;
+    - ``{prefix}_latency_seconds``: a histogram (``_bucket{le}``, ``_count``,
+      ``_sum``) of every latency over the Monitor's life, counters that never go
+      down (expired latencies are kept), so ``histogram_quantile(0.99, sum by
+      (le) (rate({prefix}_latency_seconds_bucket[5m])))`` gives the p99 of all
+      workers and hosts. Its ``le`` boundaries are 2^(j / 2^latency_scale)
+      seconds from 2^-13 s (122 us) to 2^6 s (64 s): ``latency_scale`` 1 (the
+      default) gives 39 boundaries (a factor of 1.41) plus +Inf; 0, 2 and 3 give
+      20, 77 and 153. They are boundaries of the sketch's own buckets, so every
+      count is exact;
     - ``{prefix}_latency_p50_seconds``, ``_p90_``, ``_p99_``, ``_p999_`` and
-      ``{prefix}_latency_max_seconds`` over the span, and
+      ``{prefix}_latency_max_seconds`` over the span (of this Monitor, or of
+      the host for a HostMonitor; across hosts, use the histogram), and
       ``{prefix}_latency_observations``;
     - counters ``{prefix}_rows_total``, ``{prefix}_late_rows_total``,
       ``{prefix}_future_rows_total`` and ``{prefix}_expired_rows_total`` over the
@@ -63,7 +82,8 @@ class MonitorCollector(RequiresInit, Collector):
     A value that does not apply or does not exist yet (``ks`` of a categorical
     feature, PSI or quantiles before any data) is an absent series, never NaN.
     Cardinality: 10 series per feature, plus twice its cells (12 for a 10-bin
-    numeric feature), plus 15, times the label sets.
+    numeric feature), plus 15, plus the histogram's boundaries + 3 (42 by
+    default), times the label sets.
 
     Thread-safe as the Monitor is; a scrape costs one ``report()``.
     """
@@ -75,6 +95,7 @@ class MonitorCollector(RequiresInit, Collector):
         last: Optional[float] = None,
         labels: Optional[dict[str, str]] = None,
         cells: bool = True,
+        latency_scale: int = 1,
     ) -> None:
         from .host import HostMonitor
 
@@ -87,7 +108,11 @@ class MonitorCollector(RequiresInit, Collector):
             raise TypeError(f"monitor must be a driftline.Monitor or HostMonitor, got {type(monitor).__name__}")
         if not isinstance(prefix, str) or not prefix.replace("_", "a").isalnum() or prefix[0].isdigit():
             raise ValueError(f"prefix must be a Prometheus metric name prefix ([a-zA-Z_][a-zA-Z0-9_]*), got {prefix!r}")
+        if isinstance(latency_scale, bool) or latency_scale not in (0, 1, 2, 3):
+            raise ValueError(f"latency_scale must be 0, 1, 2 or 3 (2^scale buckets per doubling), got {latency_scale!r}")
         self._monitor = monitor
+        self._latency_scale = latency_scale
+        self._le = [floatToGoString(b) for b in latency_boundaries(latency_scale)] + ["+Inf"]
         self._prefix = prefix
         self._last = last
         self._labels = dict(labels or {})
@@ -203,6 +228,19 @@ class MonitorCollector(RequiresInit, Collector):
             if value is not None and present(value):
                 family.add_metric(values, float(value))
             yield family
+
+        latency = HistogramMetricFamily(
+            f"{p}_latency_seconds",
+            "request latencies over the Monitor's life (buckets of its quantile sketch; counters: use rate())",
+            labels=names,
+        )
+        if report is not None:
+            lifetime = view._latency._lifetime_at(report.time)
+            below, count, total_seconds = latency_cumulative(lifetime, self._latency_scale)
+            latency.add_metric(
+                values, list(zip(self._le, below.tolist() + [float(count)])), sum_value=total_seconds
+            )
+        yield latency
 
         for suffix, doc, total in (
             ("rows", "rows observed over the Monitor's life", lambda r: view.rows),

@@ -17,7 +17,10 @@ sums: with ``s = 0.5`` pseudo-counts per cell over ``k`` cells,
 ``driftline merge`` of the same states reports, to floating-point rounding.
 
 Series recorded (``by`` labels first, then ``feature``): ``{prefix}:feature_psi``,
-``{prefix}:feature_values:sum``, and the sums they come from; ``{prefix}:rows:rate5m``.
+``{prefix}:feature_values:sum``, and the sums they come from; ``{prefix}:rows:rate5m``;
+``{prefix}:latency_seconds:p50_5m`` and ``:p99_5m``, the median and p99 latency of
+every worker over the last 5 minutes (``histogram_quantile`` of the summed
+rates of the latency histogram's buckets).
 Alerts: ``DriftlineFeatureDrift`` (PSI at or above ``psi_alert`` with at least
 ``min_count`` values), ``DriftlineFeatureDriftWarning`` (``psi_warn``) and
 ``DriftlineStatusAlert`` (any worker's overall status alert).
@@ -93,6 +96,15 @@ def rules(
          f" and {match} ({p}:feature_values:sum > 0)"),
         (f"{p}:rows:rate5m", f"sum by ({', '.join(by)}) (rate({p}_rows_total[5m]))" if by else f"sum(rate({p}_rows_total[5m]))"),
     ]
+    # Latency quantiles of every worker and host from the summed histogram buckets.
+    latency_keys = ", ".join(by + ["le"])
+    for q, name in (("0.5", "p50"), ("0.99", "p99")):
+        recorded.append(
+            (
+                f"{p}:latency_seconds:{name}_5m",
+                f"histogram_quantile({q}, sum by ({latency_keys}) (rate({p}_latency_seconds_bucket[5m])))",
+            )
+        )
     enough = f"{match} ({p}:feature_values:sum >= {policy.min_count})"
     labels = {"profile": profile.fingerprint[:16]}
     alerts = [

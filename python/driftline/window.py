@@ -43,20 +43,33 @@ class Window(RequiresInit, Generic[Slot]):
     A clock that goes backwards moves nothing; advancing over an idle gap costs
     at most ``length`` slot resets.
 
-    Thread-safe; batch fills release the GIL. Memory: ``length + 1`` prototypes.
+    With ``keep_expired=True`` the values leaving the ring are also merged into
+    one object, and :meth:`lifetime` returns everything the window ever held:
+    counts that never go down (what a Prometheus histogram needs).
+
+    Thread-safe; batch fills release the GIL. Memory: ``length + 1`` prototypes
+    (one more with ``keep_expired``).
     """
 
-    def __init__(self, prototype: Slot, width: float = 60.0, length: int = 60, clock: Optional[Clock] = None) -> None:
+    def __init__(
+        self,
+        prototype: Slot,
+        width: float = 60.0,
+        length: int = 60,
+        clock: Optional[Clock] = None,
+        *,
+        keep_expired: bool = False,
+    ) -> None:
         if isinstance(prototype, _core.Histogram):
             if prototype.total:
                 raise ValueError("prototype must be empty: it is the template of every slot")
             self._kind: type = Histogram
-            self._core: Any = _core.HistogramWindow(prototype, float(width), operator.index(length))
+            self._core: Any = _core.HistogramWindow(prototype, float(width), operator.index(length), bool(keep_expired))
         elif isinstance(prototype, _core.QuantileSketch):
             if prototype.count or prototype.nan_count or prototype.positive_inf_count or prototype.negative_inf_count:
                 raise ValueError("prototype must be empty: it is the template of every slot")
             self._kind = QuantileSketch
-            self._core = _core.SketchWindow(prototype, float(width), operator.index(length))
+            self._core = _core.SketchWindow(prototype, float(width), operator.index(length), bool(keep_expired))
         else:
             raise TypeError(
                 f"prototype must be a driftline.Histogram or driftline.QuantileSketch, got {type(prototype).__name__}"
@@ -112,6 +125,22 @@ class Window(RequiresInit, Generic[Slot]):
     def series(self) -> list[tuple[float, Slot]]:
         """``(slot start time, object)`` for the ring's slots, oldest first."""
         return self._series_at(self._now())
+
+    def lifetime(self) -> Slot:
+        """Everything the window held since it began keeping expired values: the expired ones and the ring's.
+
+        Raises ``ValueError`` for a window made without ``keep_expired``.
+        """
+        return self._lifetime_at(self._now())
+
+    @property
+    def keeps_expired(self) -> bool:
+        return bool(self._core.keeps_expired)
+
+    def _lifetime_at(self, now: float) -> Slot:
+        if not self._core.keeps_expired:
+            raise ValueError("this window does not keep its expired values (Window(..., keep_expired=True))")
+        return _wrap(self._core.lifetime(now), self._kind)
 
     # For callers that read several windows at one clock reading (a Monitor's report).
     def _merged_at(self, last: float, now: float) -> Slot:

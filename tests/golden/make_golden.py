@@ -5,6 +5,7 @@ the committed files are what later versions must keep reading. Version 1
 files came from driftline 0.1 (its main() below, run on that code); version 2 (FeatureWindow and Monitor) from this code:
 
     python tests/golden/make_golden.py 2
+    python tests/golden/make_golden.py window2   # Window version 2 (expired values kept)
 """
 
 from __future__ import annotations
@@ -79,6 +80,19 @@ def write_version_2() -> None:
     (HERE / "feature_window_v2.bin").write_bytes(monitor._core.to_bytes())
 
 
+def write_window_version_2() -> None:
+    """Window version 2: a latency window that keeps its expired values (as a Monitor's does)."""
+    t = [0.0]
+    window = dl.Window(dl.QuantileSketch(0.01), width=10.0, length=2, clock=lambda: t[0], keep_expired=True)
+    t[0] = 85.0
+    window.fill([0.5, 0.25], t=[75.0, 85.0])  # slots 7 and 8: expired once the clock reads 100
+    t[0] = 100.0
+    window.fill([0.125, 2.0, 4.0], t=[95.0, 101.0, 112.0])  # slots 9, 10, look-ahead 11
+    window.fill([8.0], t=[50.0])  # late
+    (HERE / "window_sketch_v2.bin").write_bytes(window.to_bytes())
+
+
 if __name__ == "__main__":
-    # main() wrote version 1 on driftline 0.1; this code writes version 2 only.
-    {"2": write_version_2}[sys.argv[1]]()
+    # main() wrote version 1 on driftline 0.1; this code writes version 2 only
+    # ("window2": the Window format's version 2, introduced after the others).
+    {"2": write_version_2, "window2": write_window_version_2}[sys.argv[1]]()

@@ -66,9 +66,10 @@ inline constexpr std::uint8_t kMagic[4] = {'D', 'R', 'F', 'L'};
 //   FeatureWindow 2: axes once per window, counts as varints with zero runs.
 //   Monitor 2: the profile referenced by fingerprint (or embedded), see monitor codec.
 //   Profile 2: seasonal profiles (version 1 is still written for the others).
+//   Window 2: the flags field (bit 0: the expired values kept, written after the prototype).
 inline std::uint16_t current_version(std::uint16_t type) {
   return type == std::uint16_t(ObjectType::feature_window) || type == std::uint16_t(ObjectType::monitor) ||
-                 type == std::uint16_t(ObjectType::profile)
+                 type == std::uint16_t(ObjectType::profile) || type == std::uint16_t(ObjectType::window)
              ? 2
              : 1;
 }

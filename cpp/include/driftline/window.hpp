@@ -90,7 +90,12 @@ class Window {
 
   // Throws std::invalid_argument for width <= 0 or not finite, or length
   // outside 1 .. max_length. The prototype's contents are ignored (reset).
-  Window(const T& prototype, double width, std::int64_t length) : prototype_(prototype) {
+  // keep_expired: values leaving the ring are also merged into one object
+  // (expired_values), so lifetime() covers everything the window ever held
+  // (for counters that must never go down, such as a Prometheus histogram).
+  // Memory: one more prototype.
+  Window(const T& prototype, double width, std::int64_t length, bool keep_expired = false)
+      : prototype_(prototype), expired_values_(prototype), keep_expired_(keep_expired) {
     if (!(width >= min_slot_width) || !std::isfinite(width)) {
       throw std::invalid_argument("width must be a finite number of seconds, at least " + shortest(min_slot_width) +
                                   " (slots are numbered exactly), got " + shortest(width));
@@ -100,12 +105,13 @@ class Window {
                                   " slots, got " + std::to_string(length));
     }
     prototype_.reset();
+    expired_values_.reset();
     width_ = width;
     length_ = std::uint32_t(length);
     slots_.assign(std::size_t(length_) + 1, prototype_);
   }
 
-  Window(const Window& other) : prototype_(other.prototype()) {
+  Window(const Window& other) : prototype_(other.prototype()), expired_values_(other.prototype()) {
     Lock lock(other.mutex_);
     copy_from(other);
   }
@@ -286,6 +292,7 @@ class Window {
         if (count_of(slot) == 0) continue;
         if (k < oldest) {
           expired_ += count_of(slot);
+          if (keep_expired_) expired_values_.merge(slot);
         } else {
           slots_[position(k)].merge(slot);
         }
@@ -295,6 +302,31 @@ class Window {
     late_ += copy.late_;
     future_ += copy.future_;
     expired_ += copy.expired_;
+    if (keep_expired_ && copy.keep_expired_) expired_values_.merge(copy.expired_values_);
+  }
+
+  bool keeps_expired() const { return locked(keep_expired_); }
+
+  // From now on, keep the values that leave the ring (a window decoded from a
+  // format without them: what expired before stays in expired() only).
+  void keep_expired() {
+    Lock lock(mutex_);
+    keep_expired_ = true;
+  }
+
+  // The values that left the ring since keep_expired was set (a copy).
+  T expired_values() const { return locked(expired_values_); }
+
+  // expired_values merged with every slot of the ring: everything the window
+  // has held since keep_expired, at the clock reading now. Never loses a value
+  // as the ring moves, so its counts only grow.
+  T lifetime(double now) {
+    check_clock(now);
+    Lock lock(mutex_);
+    advance(now);
+    T out = expired_values_;
+    for (const T& slot : slots_) out.merge(slot);
+    return out;
   }
 
   std::uint64_t total() const { return locked(total_); }
@@ -304,21 +336,24 @@ class Window {
   // The head slot id, or INT64_MIN before the first clock reading.
   std::int64_t head() const { return locked(head_); }
 
-  // Binary payload, version 1 (object type 3 in the envelope of serde.hpp):
+  // Binary payload, version 2 (object type 3 in the envelope of serde.hpp):
   //
   //   offset  size  field
   //   ------  ----  ------------------------------------------------------------
   //        0     2  object type of the slots: 1 Histogram, 2 QuantileSketch
-  //        2     2  reserved, zero
+  //        2     2  flags: bit 0 keeps expired values; other bits zero
+  //                 (version 1: reserved, zero)
   //        4     4  length L, 1 .. 2^20
   //        8     8  width in seconds, finite and > 0
   //       16     8  head slot id, int64 (INT64_MIN: no clock reading yet)
   //       24    32  total, late, future, expired (uint64 each)
   //       56     .  the prototype: uint32 size S, then S bytes (its own blob)
+  //        .     .  with flag bit 0 only: the expired values, uint32 size, blob
   //        .     .  L + 1 slots, ids head - L + 1 .. head + 1: uint32 size, blob
   //
   // Decoding checks every nested blob, that every slot can merge with the
-  // prototype, and that total == slot contents + late + future + expired.
+  // prototype, that total == slot contents + late + future + expired, and
+  // that the expired values count at most expired.
   std::vector<std::uint8_t> to_bytes() const;
   static Window from_bytes(const std::uint8_t* data, std::size_t size);
 
@@ -514,6 +549,7 @@ class Window {
   void advance(double now) { advance_head(slot_of(now)); }
 
   void advance_head(std::int64_t target) {
+    // Values leaving the ring: counted in expired_, and kept (merged) when keep_expired_.
     if (head_ == std::numeric_limits<std::int64_t>::min()) {
       head_ = target;
       return;
@@ -527,6 +563,7 @@ class Window {
     for (std::int64_t k = first_out; k <= last_out && k < first_out + size; ++k) {
       T& slot = slots_[position(k)];
       expired_ += count_of(slot);
+      if (keep_expired_ && count_of(slot) != 0) expired_values_.merge(slot);
       slot.reset();
     }
     head_ = target;
@@ -587,14 +624,18 @@ class Window {
     late_ = other.late_;
     future_ = other.future_;
     expired_ = other.expired_;
+    expired_values_ = other.expired_values_;
+    keep_expired_ = other.keep_expired_;
   }
 
   T prototype_;
+  T expired_values_;  // merged contents of expired slots, kept only when keep_expired_
   double width_ = 1.0;
   std::uint32_t length_ = 1;
   std::vector<T> slots_;
   std::int64_t head_ = std::numeric_limits<std::int64_t>::min();
   std::uint64_t total_ = 0, late_ = 0, future_ = 0, expired_ = 0;
+  bool keep_expired_ = false;
   mutable Mutex mutex_;
 };
 
