@@ -72,13 +72,16 @@ def _run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     except ImportError:
         parser.error('--server needs FastAPI and uvicorn: pip install "driftline[server-bench]"')
     say = (lambda message: print(message, file=sys.stderr)) if sys.stderr.isatty() else None
-    result = run_server_bench(workers=args.workers, rounds=args.rounds, progress=say)
+    shape = {"features": args.features} if args.features is not None else {}
+    if args.categorical is not None:
+        shape["categorical"] = args.categorical
+    result = run_server_bench(workers=args.workers, rounds=args.rounds, progress=say, host=args.host, **shape)
     from .bench import machine
 
     result["machine"] = machine()
     for endpoint, entry in result["endpoints"].items():
         t = entry["throughput"]["ratio"]
-        print(f"{endpoint}: throughput with driftline / without: {t['median']:.3f} (min {t['min']:.3f}, max {t['max']:.3f}, "
+        print(f"{endpoint}: throughput with driftline{' (HostMonitor)' if args.host else ''} / without: {t['median']:.3f} (min {t['min']:.3f}, max {t['max']:.3f}, "
               f"{args.rounds} interleaved rounds)")
         for label in ("bounded", "saturated"):
             c = entry[f"cpu_{label}"]

@@ -4,7 +4,9 @@ Run by :mod:`driftline.server_bench` under uvicorn (``uvicorn --factory
 driftline._server_app:create_app``), configured by environment variables:
 
 - ``DRIFTLINE_BENCH_MODE``: ``off`` (no driftline at all), ``on`` (observe and
-  the latency timer on every request, nothing else) or ``measure`` (as ``on``,
+  the latency timer on every request, nothing else), ``host`` (as ``on``, with
+  the Monitor shared through a :class:`~driftline.host.HostMonitor` on
+  ``DRIFTLINE_BENCH_STATS``/host.driftline: its publisher thread runs) or ``measure`` (as ``on``,
   plus the thread CPU time of those calls, read with ``time.thread_time_ns``
   around each one and written, with the same calls' cost in a tight loop in
   this very process, to ``DRIFTLINE_BENCH_STATS``/<pid>.json at shutdown);
@@ -138,8 +140,8 @@ def _tight_loop(profile: Profile, rows: list[dict[str, Any]], score: Callable[[d
 def create_app() -> Any:
     """The FastAPI app, configured from the environment (see the module docstring)."""
     mode = os.environ.get("DRIFTLINE_BENCH_MODE", "on")
-    if mode not in ("off", "on", "measure"):
-        raise ValueError(f"DRIFTLINE_BENCH_MODE must be off, on or measure, got {mode!r}")
+    if mode not in ("off", "on", "host", "measure"):
+        raise ValueError(f"DRIFTLINE_BENCH_MODE must be off, on, host or measure, got {mode!r}")
     features = int(os.environ.get("DRIFTLINE_BENCH_FEATURES", "22"))
     categorical = int(os.environ.get("DRIFTLINE_BENCH_CATEGORICAL", "2"))
     profile = bench_profile(features, categorical)
@@ -151,11 +153,16 @@ def create_app() -> Any:
         return sum(w * float(row.get(n, 0.0)) for n, w in weights.items())
 
     monitor = Monitor(profile, window=3600, bucket=60)
+    if mode == "host":
+        from .host import HostMonitor
+
+        folder = os.environ.get("DRIFTLINE_BENCH_STATS") or "."
+        shared = HostMonitor(monitor, os.path.join(folder, f"host-{features}-{categorical}.driftline"))
     meter = _CpuMeter()
     handle: Callable[[dict[str, Any]], float]
     if mode == "off":
         handle = score
-    elif mode == "on":
+    elif mode in ("on", "host"):
 
         def observed(row: dict[str, Any]) -> float:
             with monitor.time():
@@ -178,6 +185,12 @@ def create_app() -> Any:
                 json.dump(stats, out)
 
     app = FastAPI(lifespan=lifespan)
+
+    if mode == "host":
+
+        @app.get("/rows")
+        def rows() -> dict[str, int]:  # every worker's rows: the benchmark checks nothing was lost
+            return {"rows": shared.snapshot().rows}
 
     @app.post("/sync")
     def predict_sync(row: dict[str, Any]) -> dict[str, float]:

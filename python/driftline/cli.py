@@ -90,6 +90,11 @@ def _add_bench(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
         help='instead: the in-server benchmark (FastAPI under uvicorn on loopback; pip install "driftline[server-bench]")',
     )
     bench.add_argument("--rounds", type=int, default=6, help="--server: interleaved throughput rounds (default 6)")
+    bench.add_argument(
+        "--host",
+        action="store_true",
+        help="--server: the workers share one state through a HostMonitor (driftline.host), publishing every second",
+    )
 
 
 def unwritable_output(path: str) -> Optional[str]:

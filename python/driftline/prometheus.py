@@ -236,9 +236,9 @@ class MonitorCollector(RequiresInit, Collector):
         )
         if report is not None:
             lifetime = view._latency._lifetime_at(report.time)
-            below, count, total_seconds = latency_cumulative(lifetime, self._latency_scale)
+            below, observed, total_seconds = latency_cumulative(lifetime, self._latency_scale)
             latency.add_metric(
-                values, list(zip(self._le, below.tolist() + [float(count)])), sum_value=total_seconds
+                values, list(zip(self._le, below.tolist() + [float(observed)])), sum_value=total_seconds
             )
         yield latency
 

@@ -134,6 +134,7 @@ def run_server_bench(
     categorical: int = 2,
     endpoints: tuple[str, ...] = ("/sync", "/async"),
     progress: Optional[Callable[[str], None]] = None,
+    host: bool = False,
 ) -> dict[str, Any]:
     """Runs the benchmark (see the module docstring); returns every figure as plain data."""
     from ._server_app import bench_profile, bench_rows
@@ -149,13 +150,16 @@ def run_server_bench(
         "features": features,
         "categorical": categorical,
         "endpoints": {},
+        "instrumented": "host" if host else "on",
     }
+    on = "host" if host else "on"  # the instrumented server: a Monitor per worker, or shared by a HostMonitor
     with tempfile.TemporaryDirectory(prefix="driftline-server-bench-") as folder:
         for endpoint in endpoints:
             requests = [post_request(endpoint, json.dumps(r).encode()) for r in rows]
             entry: dict[str, Any] = {}
             # Throughput: both servers up, saturated runs interleaved in alternating order.
-            servers = {mode: _Server(mode, workers, folder, features, categorical) for mode in ("off", "on")}
+            servers = {mode: _Server(mode, workers, folder, features, categorical) for mode in ("off", on)}
+            servers["on"] = servers.pop(on)
             try:
                 for server in servers.values():
                     run_load(server.port, requests, 1.0, connections)  # warm-up: imports, caches, pools
