@@ -39,3 +39,14 @@ def test_server_overhead(workers: int, request: pytest.FixtureRequest) -> None:
             assert cpu["requests"] > 0 and cpu["workers_serving"] >= 1
             for where in ("server", "tight_loop"):
                 assert cpu[where]["observe_ns"] > 0 and cpu[where]["timer_ns"] > 0 and cpu[where]["empty_ns"] > 0
+
+
+def test_server_overhead_with_a_host_monitor(request: pytest.FixtureRequest) -> None:
+    """4 workers sharing one state through a HostMonitor (publishing every second) against no driftline."""
+    quick = request.config.getoption("benchmark_disable", False)
+    rounds = 2 if quick else int(os.environ.get("DRIFTLINE_SERVER_BENCH_ROUNDS", "6"))
+    result = run_server_bench(workers=4, rounds=rounds, seconds=1.0 if quick else 3.0, endpoints=("/sync",), host=True)
+    print(json.dumps(result, indent=1))
+    assert result["instrumented"] == "host"
+    ratios = result["endpoints"]["/sync"]["throughput"]["ratio"]["runs"]
+    assert len(ratios) == rounds and all(r > 0 and math.isfinite(r) for r in ratios)

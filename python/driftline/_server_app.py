@@ -157,7 +157,8 @@ def create_app() -> Any:
         from .host import HostMonitor
 
         folder = os.environ.get("DRIFTLINE_BENCH_STATS") or "."
-        shared = HostMonitor(monitor, os.path.join(folder, f"host-{features}-{categorical}.driftline"))
+        # Kept referenced for the app's life: its publisher thread runs beside the requests.
+        app_host = HostMonitor(monitor, os.path.join(folder, f"host-{features}-{categorical}.driftline"))
     meter = _CpuMeter()
     handle: Callable[[dict[str, Any]], float]
     if mode == "off":
@@ -185,12 +186,8 @@ def create_app() -> Any:
                 json.dump(stats, out)
 
     app = FastAPI(lifespan=lifespan)
-
     if mode == "host":
-
-        @app.get("/rows")
-        def rows() -> dict[str, int]:  # every worker's rows: the benchmark checks nothing was lost
-            return {"rows": shared.snapshot().rows}
+        app.state.host = app_host
 
     @app.post("/sync")
     def predict_sync(row: dict[str, Any]) -> dict[str, float]:
