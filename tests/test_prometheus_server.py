@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -76,10 +77,11 @@ def hosts(tmp_path: Path) -> Iterator[tuple[dl.Profile, list[dl.Monitor], list[i
         server.server_close()
 
 
-@pytest.fixture()
-def prometheus(tmp_path: Path, hosts: tuple[dl.Profile, list[dl.Monitor], list[int]]) -> Iterator[str]:
+@contextlib.contextmanager
+def running_prometheus(tmp_path: Path, reference: dl.Profile, ports: list[int]) -> Iterator[str]:
+    """Debian's Prometheus on loopback, scraping ``ports`` every second with the shipped rules (checked by promtool)."""
     binary = tool("prometheus")
-    reference, _, ports = hosts
+    tmp_path.mkdir(parents=True, exist_ok=True)
     reference.save(tmp_path / "reference.drift")
     rules = tmp_path / "driftline.rules.yml"
     assert cli.main(["prometheus-rules", str(tmp_path / "reference.drift"), "-o", str(rules), "--by", "model",
@@ -123,6 +125,13 @@ def prometheus(tmp_path: Path, hosts: tuple[dl.Profile, list[dl.Monitor], list[i
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture()
+def prometheus(tmp_path: Path, hosts: tuple[dl.Profile, list[dl.Monitor], list[int]]) -> Iterator[str]:
+    reference, _, ports = hosts
+    with running_prometheus(tmp_path, reference, ports) as url:
+        yield url
 
 
 def query(url: str, expr: str) -> list[dict[str, Any]]:
@@ -187,3 +196,57 @@ def test_psi_from_the_recording_rules_equals_driftline_merge(
     drift = wait_for(firing)
     assert {a["labels"]["feature"] for a in drift} == {"x"} and expected["x"] >= 0.25 > expected["city"]
     assert drift[0]["labels"]["severity"] == "critical" and drift[0]["labels"]["model"] == "fraud-v3"
+
+
+def test_two_gunicorn_services_as_two_hosts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two model services (gunicorn, 4 uvicorn workers each, a HostMonitor per host) under a real Prometheus.
+
+    Once traffic stops, the recorded PSI equals that of `driftline merge` of the
+    two hosts' host files within 1e-9, the row counters sum to the requests
+    served, and the shipped alert fires for the drifted feature only.
+    """
+    pytest.importorskip("gunicorn")
+    pytest.importorskip("uvicorn_worker")
+    pytest.importorskip("fastapi")
+    tool("prometheus")
+    from model_service import drive, reference_profile, running_service
+
+    reference = reference_profile()
+    with running_service(tmp_path / "a", reference, tmp_path / "a.driftline") as a, running_service(
+        tmp_path / "b", reference, tmp_path / "b.driftline"
+    ) as b:
+        served = len(drive(a["url"], 400, seed=1)) + len(drive(b["url"], 400, seed=2, shift=25.0))  # b's income drifted
+        time.sleep(1.0)  # traffic stopped: every worker of both hosts has published
+        merged_path, report_path = tmp_path / "all.drift", tmp_path / "all.json"
+        assert cli.main(["merge", str(a["host_file"]), str(b["host_file"]), "-o", str(merged_path)]) == 0
+        cli.main(["report", str(merged_path), "--json", str(report_path), "--quiet"])
+        capsys.readouterr()
+        report = json.loads(report_path.read_text())
+        assert report["rows"] == served == 800
+        expected = {name: f["psi"] for name, f in report["features"].items()}
+
+        with running_prometheus(tmp_path / "prometheus", reference, [a["port"], b["port"]]) as prometheus:
+
+            def psi() -> Any:
+                rows = query(prometheus, "sum(driftline_rows_total)")
+                result = query(prometheus, "driftline:feature_psi")
+                values = query(prometheus, "driftline:feature_values:sum")
+                if rows and float(rows[0]["value"][1]) == served and len(result) == 3 and all(
+                    float(v["value"][1]) == served for v in values
+                ):
+                    return {r["metric"]["feature"]: float(r["value"][1]) for r in result}
+                return None
+
+            got = wait_for(psi)
+            assert set(got) == set(expected) == {"income", "age", "debt"}
+            for name in expected:
+                assert abs(got[name] - expected[name]) <= 1e-9 * max(1.0, expected[name]), (name, got[name], expected[name])
+            latencies = query(prometheus, 'sum(driftline_latency_seconds_bucket{le="+Inf"})')
+            assert float(latencies[0]["value"][1]) == served  # the latency histogram sums over hosts too
+
+            def firing() -> Any:
+                alerts = get(f"{prometheus}/api/v1/alerts")["data"]["alerts"]
+                drift = [a for a in alerts if a["labels"]["alertname"] == "DriftlineFeatureDrift" and a["state"] == "firing"]
+                return drift or None
+
+            assert {a["labels"]["feature"] for a in wait_for(firing)} == {"income"}
