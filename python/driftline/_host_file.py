@@ -46,8 +46,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no POSIX record locks, so no host files (shared_file raises)
+    fcntl = None  # type: ignore[assignment]
 import struct
 import threading
 import zlib
@@ -312,6 +316,8 @@ def _create(
 @contextlib.contextmanager
 def reading(path: str) -> Iterator[SharedFile]:
     """The file for one read: this process's open one if it has it, else a descriptor closed afterwards."""
+    if fcntl is None:  # pragma: no cover - Windows
+        raise OSError("host files need POSIX record locks (fcntl), which this platform lacks")
     path = os.fspath(path)
     with _registry_lock:
         try:
@@ -344,6 +350,8 @@ def shared_file(
     The descriptor stays open for the life of the process (see the module's
     documentation): one per host file, however many HostMonitors use it.
     """
+    if fcntl is None:  # pragma: no cover - Windows
+        raise OSError("host files need POSIX record locks (fcntl), which this platform lacks")
     path = os.fspath(path)
     with _registry_lock:
         # Never close a descriptor of a file this process already has open: closing
