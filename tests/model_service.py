@@ -27,7 +27,6 @@ import numpy as np
 import driftline as dl
 from prometheus_client.parser import text_string_to_metric_families
 
-FEATURES = ("income", "age", "debt")
 
 SERVICE = textwrap.dedent(
     """

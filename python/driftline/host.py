@@ -48,7 +48,6 @@ its exit hook (gunicorn's ``worker_exit``) to avoid that.
 from __future__ import annotations
 
 import atexit
-import copy
 import logging
 import os
 import threading
@@ -140,7 +139,9 @@ class HostMonitor:
         self._errors = 0
         self._closed = False
         self._pid = os.getpid()
-        self._claim()
+        with self._lock:
+            if self._claim():
+                self._publish()
         self._start()
         _live.add(self)
 
@@ -248,8 +249,12 @@ class HostMonitor:
         return f"HostMonitor({self.path!r}, slot={self._slot}, slots={self.slots}, publishes={self._publishes})"
 
     # -- slots and publishing ----------------------------------------------------------
-    def _claim(self) -> None:
-        """Takes a slot, adopting the state a previous owner left in it (held lock: self._lock or construction)."""
+    def _claim(self) -> bool:
+        """Takes a slot, adopting the state a previous owner left in it; whether it did (held lock: self._lock).
+
+        After an adoption the caller must publish at once, so that the slot
+        holds the adopted state and this Monitor's together, never one twice.
+        """
         slot = self._file.claim()
         if slot is None:
             raise HostSlotsFullError(
@@ -265,14 +270,11 @@ class HostMonitor:
             self._file.release(slot)
             raise
         self._slot = slot
-        if left is not None:
-                self._publish()  # at once, so the slot holds the adopted state and this Monitor's, never one twice
+        return left is not None
 
     def _publish(self) -> None:
         if self._slot is None:
             self._claim()
-            if _state_key(self._monitor) == self._published and self._publishes:
-                return
         assert self._slot is not None
         key = _state_key(self._monitor)  # before encoding: a row observed meanwhile makes the next tick publish again
         self._file.write(self._slot, self._monitor.to_bytes(), MINIMUM_EXTENT)
