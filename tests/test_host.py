@@ -350,3 +350,23 @@ def test_prometheus_scrape_and_cli_read_every_worker(path: Path) -> None:
     )
     assert out.returncode in (0, 1, 2, 3), out.stderr
     assert "100 rows" in out.stdout
+
+
+def test_the_scrape_view_reports_what_a_fresh_snapshot_does(path: Path) -> None:
+    """The view keeps its judge's cached verdicts across scrapes; they must never differ from a fresh judgement."""
+    now = [T0 + 30.0]
+    monitor = dl.Monitor(PROFILE, window=300, bucket=60, clock=lambda: now[0])
+    with HostMonitor(monitor, path, slots=4, publish_interval=3600) as parent:
+        for step in range(10):
+            def worker(step: int = step) -> None:
+                # Rows in the current bucket and in one already completed (late within the window).
+                parent.observe(rows(150, seed=100 + step, shift=0.1 * step), t=now[0])
+                parent.observe(rows(40, seed=200 + step), t=now[0] - 120.0)
+
+            assert in_child(worker) == 0
+            parent.observe(rows(30, seed=300 + step), t=now[0])
+            with parent._scrape_view() as view:
+                cached = view.report().to_dict()
+            assert cached == parent.snapshot().report().to_dict()
+            if step % 2:
+                now[0] += 60.0  # buckets complete and expire

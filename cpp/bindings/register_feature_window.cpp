@@ -136,6 +136,13 @@ void register_feature_window(py::module_& m) {
       .def("snapshot", &snapshot, py::arg("now"))
       .def("merge", &merge_without_gil<FeatureWindow>, py::arg("other"))
       .def(
+          "assign",
+          [](FeatureWindow& w, const FeatureWindow& other) {
+            py::gil_scoped_release release;  // core-only work
+            w.assign(other);
+          },
+          py::arg("other"))
+      .def(
           "same_layout",
           [](const FeatureWindow& a, const FeatureWindow& b) {
             return a.ring().width() == b.ring().width() && a.ring().length() == b.ring().length() &&

@@ -24,6 +24,18 @@ FeatureWindow::FeatureWindow(std::vector<Axis> axes, double width, std::int64_t 
 
 FeatureWindow::FeatureWindow(const FeatureWindow& other) : ring_(other.ring_), last_seen_(other.last_seen()) {}
 
+void FeatureWindow::assign(const FeatureWindow& other) {
+  if (&other == this) return;
+  if (!ring_.prototype().same_axes(other.ring_.prototype()) || ring_.width() != other.ring_.width() ||
+      ring_.length() != other.ring_.length()) {
+    throw std::invalid_argument("cannot assign a feature window of other features, width or length");
+  }
+  std::vector<double> seen = other.last_seen();
+  ring_.assign(other.ring_);
+  Lock lock(mutex_);
+  last_seen_ = std::move(seen);
+}
+
 FeatureWindow::FeatureWindow(Ring ring, std::vector<double> last_seen)
     : ring_(std::move(ring)), last_seen_(std::move(last_seen)) {}
 

@@ -150,6 +150,16 @@ DL_TEST(feature_window_counts_rows_per_feature) {
   dltest::record("bytes", fw.to_bytes());
   const auto copy = driftline::FeatureWindow::from_bytes(fw.to_bytes().data(), fw.to_bytes().size());
   CHECK(copy.to_bytes() == fw.to_bytes());
+
+  // assign: the other's contents, this window's identity.
+  driftline::FeatureWindow view(axes, 60.0, 5);
+  const std::uint64_t identity = view.identity();
+  view.assign(fw);
+  CHECK(view.to_bytes() == fw.to_bytes());
+  CHECK_EQ(view.identity(), identity);
+  CHECK(view.identity() != fw.identity());
+  driftline::FeatureWindow other_length(axes, 60.0, 6);
+  CHECK_THROWS(std::invalid_argument, other_length.assign(fw));
 }
 
 DL_TEST(feature_window_per_row_times_equal_single_rows) {

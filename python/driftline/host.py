@@ -48,11 +48,12 @@ its exit hook (gunicorn's ``worker_exit``) to avoid that.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
 import weakref
-from typing import Any, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 import numpy.typing as npt
 
@@ -133,6 +134,8 @@ class HostMonitor:
                 "delete it or use another path"
             )
         self._lock = threading.RLock()
+        self._view_lock = threading.Lock()
+        self._view: Optional[Monitor] = None
         self._slot: Optional[int] = None
         self._published: tuple[int, int] = (0, 0)
         self._publishes = 0
@@ -217,6 +220,23 @@ class HostMonitor:
             state = Monitor.from_bytes(blob, monitor.policy, monitor._clock, profile=monitor.profile)
             merged = state if merged is None else merged.merge(state)
         return merged if merged is not None else monitor._empty_copy()
+
+    @contextlib.contextmanager
+    def _scrape_view(self) -> Iterator[Monitor]:
+        """A report-only Monitor of the host's state, held for one scrape (scrapes of this process take turns).
+
+        The same Monitor every time, given each snapshot's state in place: the
+        slots only grow, so the verdicts its judge cached for completed buckets
+        whose rows did not change stay valid, and a scrape does not judge the
+        whole window again.
+        """
+        merged = self.snapshot()
+        with self._view_lock:
+            if self._view is None:
+                self._view = merged
+            else:
+                self._view._take_state(merged)
+            yield self._view
 
     def report(self, last: Optional[float] = None, *, detail: bool = False) -> Report:
         """The report of every worker's state (see :meth:`snapshot`)."""
@@ -314,6 +334,8 @@ class HostMonitor:
     def _after_fork(self) -> None:
         """In a forked child: no slot, no thread, and none of the parent's rows."""
         self._lock = threading.RLock()
+        self._view_lock = threading.Lock()
+        self._view = None
         self._pid = os.getpid()
         self._slot = None
         self._monitor._reset()

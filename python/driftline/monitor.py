@@ -312,6 +312,18 @@ class Monitor(RequiresInit):
         """A Monitor of the same profile, geometry, policy and clock, with no state."""
         return Monitor(self.profile, self._window_seconds, self._bucket, self._policy, self._clock)
 
+    def _take_state(self, other: "Monitor") -> None:
+        """Makes this report-only view hold ``other``'s state (same profile, window and bucket).
+
+        The feature window keeps its identity, so the judge's cached verdicts of
+        completed buckets whose rows did not change stay in use. Only for a
+        state that grew from this one's (successive merges of the same workers'
+        growing states); nothing may be observed into this Monitor afterwards.
+        """
+        self._core.assign(other._core)
+        self._latency = other._latency
+        self._trackers = other._trackers
+
     def _reset(self) -> None:
         """Drops the state in place (a forked child's copy of its parent's rows belongs to the parent)."""
         self._setup(self.profile, self._window_seconds, self._bucket, self._length, self._policy, self._clock, None)

@@ -178,9 +178,11 @@ class MonitorCollector(RequiresInit, Collector):
         return self._families(self._monitor, None)
 
     def collect(self) -> Iterator[Any]:
-        # A HostMonitor's scrape is of every worker's state, merged once.
-        view = self._monitor if self._host is None else self._host.snapshot()
-        return self._families(view, view.report(self._last))
+        if self._host is None:
+            return self._families(self._monitor, self._monitor.report(self._last))
+        # A HostMonitor's scrape is of every worker's state, merged once into its scrape view.
+        with self._host._scrape_view() as view:
+            return iter(list(self._families(view, view.report(self._last))))
 
     def _families(self, view: Monitor, report: Optional[Report]) -> Iterator[Any]:
         p, names, values = self._prefix, list(self._labels), list(self._labels.values())

@@ -48,6 +48,14 @@ class FeatureWindow {
   // windows get their own): lets a reader cache what it derived from this one.
   std::uint64_t identity() const noexcept { return identity_; }
 
+  // Replaces the contents with other's, keeping this window's identity, so a
+  // reader's cache of completed buckets (keyed by identity, slot id and rows)
+  // stays in use. Precondition, the caller's: other grew from this window's
+  // contents (every slot's rows the same or more, and the same rows meaning
+  // the same counts), as successive merges of the same growing states do.
+  // Throws std::invalid_argument for different features, width or length.
+  void assign(const FeatureWindow& other);
+
   // -inf for a feature never seen with a value.
   std::vector<double> last_seen() const;
 

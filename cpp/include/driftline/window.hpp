@@ -305,6 +305,14 @@ class Window {
     if (keep_expired_ && copy.keep_expired_) expired_values_.merge(copy.expired_values_);
   }
 
+  // Replaces this window's contents with other's (a snapshot of it, taken
+  // under other's lock only). For a container that keeps its own identity.
+  void assign(const Window& other) {
+    const Window copy(other);
+    Lock lock(mutex_);
+    copy_from(copy);
+  }
+
   bool keeps_expired() const { return locked(keep_expired_); }
 
   // From now on, keep the values that leave the ring (a window decoded from a
