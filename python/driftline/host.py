@@ -91,7 +91,9 @@ class HostMonitor:
     Guarantees: a report counts every published row exactly once; readers never
     see a half-written state; the file's size depends on the state's size and
     the slot count, never on restarts (extents grow by doubling when one
-    worker's state outgrows its own). Thread-safe.
+    worker's state outgrows its own). Thread-safe. Memory: the worker's own
+    Monitor, plus one report-only Monitor of the host's state once a scrape
+    has used it (see :meth:`_scrape_view`), plus each snapshot while in use.
     """
 
     def __init__(
