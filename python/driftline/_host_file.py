@@ -313,18 +313,25 @@ def _create(
     os.pwrite(fd, header.encode(), 0)  # last: a file without its header is "not a host file", never half of one
 
 
+def _open_here(path: str) -> Optional[SharedFile]:
+    """This process's SharedFile of ``path`` (by device and inode), or None. Call under _registry_lock."""
+    if fcntl is None:  # pragma: no cover - Windows
+        raise OSError("host files need POSIX record locks (fcntl), which this platform lacks")
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return _open_files.get((st.st_dev, st.st_ino))
+
+
 @contextlib.contextmanager
 def reading(path: str) -> Iterator[SharedFile]:
     """The file for one read: this process's open one if it has it, else a descriptor closed afterwards."""
-    if fcntl is None:  # pragma: no cover - Windows
-        raise OSError("host files need POSIX record locks (fcntl), which this platform lacks")
     path = os.fspath(path)
     with _registry_lock:
-        try:
-            st = os.stat(path)
-            known = _open_files.get((st.st_dev, st.st_ino))
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: no such file or directory") from None
+        known = _open_here(path)
+    if known is None and not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file or directory")
     if known is not None:
         yield known
         return
@@ -350,17 +357,11 @@ def shared_file(
     The descriptor stays open for the life of the process (see the module's
     documentation): one per host file, however many HostMonitors use it.
     """
-    if fcntl is None:  # pragma: no cover - Windows
-        raise OSError("host files need POSIX record locks (fcntl), which this platform lacks")
     path = os.fspath(path)
     with _registry_lock:
         # Never close a descriptor of a file this process already has open: closing
         # any of them would drop every record lock the process holds on the file.
-        try:
-            st = os.stat(path)
-            known = _open_files.get((st.st_dev, st.st_ino))
-        except FileNotFoundError:
-            known = None
+        known = _open_here(path)
         if known is not None:
             return known
         fd = os.open(path, os.O_RDWR | os.O_CREAT, mode)
