@@ -213,3 +213,110 @@ def test_resealed_mutations_fail_cleanly_or_decode_to_a_consistent_object() -> N
         assert snap["rows"].sum() + w.late + w.future + w.expired == w.total
         assert _core.FeatureWindow(w.to_bytes()).to_bytes() == w.to_bytes()
     assert decoded < 3000
+
+
+# -- staged single rows ------------------------------------------------------------
+# A one-row observe is staged and counted later (FeatureWindow's class comment);
+# a window read after every call counts each row at once. Both must end equal.
+
+
+def _single_row_calls(rng: np.random.Generator, f: int, n: int) -> list[tuple[np.ndarray, float, float]]:
+    """Rows with NaN, infinities and absent fields, at times late, future and in the ring; clocks that step back."""
+    calls = []
+    now = 1_000.0
+    for _ in range(n):
+        now += float(rng.choice([0.0, 0.4, 3.0, 61.0, -2.0]))  # a clock that also steps back
+        row = rng.normal(0, 2, f)
+        row[rng.random(f) < 0.1] = np.nan
+        row[rng.random(f) < 0.05] = np.inf
+        row[rng.random(f) < 0.05] = ABSENT
+        t = now + float(rng.choice([0.0, 0.0, -30.0, -500.0, 25.0, 400.0]))  # late, future and ordinary
+        calls.append((row, t, now))
+    return calls
+
+
+@pytest.mark.parametrize("f", [1, 3, 22, 300])
+def test_staged_rows_give_the_state_of_rows_counted_at_once(f: int) -> None:
+    rng = np.random.default_rng(f)
+    edges = make_edges(rng, f)
+    staged = _core.FeatureWindow([e.tolist() for e in edges], 10.0, 12)
+    direct = _core.FeatureWindow([e.tolist() for e in edges], 10.0, 12)
+    calls = _single_row_calls(rng, f, 500)
+    most = 0
+    for row, t, now in calls:
+        staged.observe_array(row, t, now)
+        most = max(most, staged.staged)
+        direct.observe_array(row, t, now)
+        assert direct.total >= 0 and direct.staged == 0  # a read counts what is staged
+    assert most == min(32, 65536 // (8 * f))  # the stage fills to its capacity, then is counted
+    assert staged.to_bytes() == direct.to_bytes()
+    assert staged.staged == 0
+    for attribute in ("total", "late", "future", "expired"):
+        assert getattr(staged, attribute) == getattr(direct, attribute)
+
+
+def test_every_read_and_write_counts_the_staged_rows_first() -> None:
+    edges = [[0.0, 1.0, 2.0], [-1.0, 0.0, 1.0]]
+    reads = {
+        "total": lambda w: w.total,
+        "late": lambda w: w.late,
+        "last_seen": lambda w: w.last_seen,
+        "snapshot": lambda w: w.snapshot(100.0)["rows"].sum(),
+        "to_bytes": lambda w: _core.FeatureWindow(w.to_bytes()).total,
+        "copy": lambda w: _core.FeatureWindow(w).total,
+        "batch": lambda w: w.observe_array(np.zeros((2, 2)), 100.0, 100.0),
+        "merge_into": lambda w: w.merge(_core.FeatureWindow(edges, 10.0, 4)),
+        "merge_from": lambda w: _core.FeatureWindow(edges, 10.0, 4).merge(w),
+        "advance_to": lambda w: w.advance_to(100.0),
+    }
+    for name, read in reads.items():
+        w = _core.FeatureWindow(edges, 10.0, 4)
+        w.observe_array(np.array([0.5, 0.5]), 99.0, 99.0)
+        assert w.staged == 1, name
+        read(w)
+        assert w.staged == 0, name
+        assert w.total == (3 if name == "batch" else 1), name
+    w = _core.FeatureWindow(edges, 10.0, 4)
+    w.observe_array(np.array([0.5, 0.5]), 99.0, 99.0)
+    view = _core.FeatureWindow(edges, 10.0, 4)
+    view.assign(w)
+    assert view.total == 1 and w.staged == 0
+
+
+def test_a_staged_row_is_checked_before_it_is_staged() -> None:
+    w = _core.FeatureWindow([[0.0, 1.0]], 10.0, 4)
+    with pytest.raises(ValueError, match="NaN"):
+        w.observe_array(np.array([0.5]), float("nan"), 5.0)
+    with pytest.raises(ValueError, match="clock reading"):
+        w.observe_array(np.array([0.5]), 5.0, float("inf"))
+    assert w.staged == 0 and w.total == 0
+
+
+def test_threads_staging_rows_while_others_read_lose_none() -> None:
+    import threading
+
+    edges = [np.linspace(-3, 3, 9).tolist()] * 4
+    w = _core.FeatureWindow(edges, 60.0, 10)
+    per_thread = 3000
+    done = threading.Event()
+
+    def writer(seed: int) -> None:
+        rows = np.random.default_rng(seed).normal(size=(per_thread, 4))
+        for row in rows:
+            w.observe_array(row, 500.0, 500.0)
+
+    def reader() -> None:
+        while not done.is_set():
+            assert w.snapshot(500.0)["rows"].sum() <= 3 * per_thread
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in range(3)]
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    watcher.join()
+    assert w.total == 3 * per_thread
+    assert int(w.snapshot(500.0)["counts"].sum()) == 4 * 3 * per_thread

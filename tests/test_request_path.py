@@ -68,6 +68,32 @@ def test_fast_path_reads_the_injected_clock_once_and_refuses_nan_before_counting
     assert m.rows == 2
 
 
+def test_row_observer_checks_its_objects_and_its_row() -> None:
+    m = dl.Monitor(profile(), clock=Clock(10.0))
+    encoder, clock = m._ingest.encoder, m._clock_reader
+    other = dl._core.FeatureWindow([[0.0, 1.0]], 60.0, 4)  # one feature: not this encoder's
+    with pytest.raises(ValueError, match="different features"):
+        dl._core.RowObserver(encoder, other, clock)
+    with pytest.raises(TypeError, match="FeatureWindow"):
+        dl._core.RowObserver(encoder, "window", clock)
+    with pytest.raises(TypeError, match="RowEncoder"):
+        dl._core.RowObserver(None, m._core, clock)
+    observe = dl._core.RowObserver(encoder, m._core, clock).observe
+    with pytest.raises(TypeError, match="a row must be a dict, got list"):
+        observe([0.5, "a"])
+    assert observe({"x": 0.5, "c": "a"}) is None  # counted, nothing left for Python
+    assert observe({"x": 0.5, "c": "zzz"}) is not None  # an unseen category goes back to Python
+    assert m.rows == 2
+
+
+def test_a_decoded_monitor_observes_into_its_decoded_state() -> None:
+    m = dl.Monitor(profile(), clock=Clock(10.0))
+    m.observe({"x": 0.5, "c": "a"})
+    copy = dl.Monitor.from_bytes(m.to_bytes(), clock=Clock(10.0), profile=m.profile)
+    copy.observe({"x": 0.5, "c": "b"})
+    assert copy.rows == 2 and m.rows == 1
+
+
 def test_default_clock_is_read_in_the_core_as_time_time() -> None:
     m = dl.Monitor(profile())
     before = time.time()

@@ -169,6 +169,7 @@ void register_feature_window(py::module_& m) {
       .def_property_readonly("width", [](const FeatureWindow& w) { return w.ring().width(); })
       .def_property_readonly("length", [](const FeatureWindow& w) { return w.ring().length(); })
       .def_property_readonly("total", [](const FeatureWindow& w) { return w.ring().total(); })
+      .def_property_readonly("staged", &FeatureWindow::staged)
       .def_property_readonly("late", [](const FeatureWindow& w) { return w.ring().late(); })
       .def_property_readonly("future", [](const FeatureWindow& w) { return w.ring().future(); })
       .def_property_readonly("expired", [](const FeatureWindow& w) { return w.ring().expired(); })

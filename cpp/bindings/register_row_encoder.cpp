@@ -17,6 +17,7 @@
 #include "driftline/feature_window.hpp"
 #include "driftline/window.hpp"
 #include "category_rule.hpp"
+#include "plain_type.hpp"
 #include "register.hpp"
 
 namespace driftline::bindings {
@@ -162,6 +163,10 @@ class RowEncoder {
   }
 
   std::size_t features() const noexcept { return names_.size(); }
+
+  void check(const FeatureWindow& window) const {
+    if (window.features() != names_.size()) throw py::value_error("the encoder and the window have different features");
+  }
 
   // Lets observe() count a plain number of the unexpected field `name` into
   // `window` (the field's tracker window, kept alive here) without returning
@@ -367,9 +372,6 @@ class RowEncoder {
     return out;
   }
 
-  void check(const FeatureWindow& window) const {
-    if (window.features() != names_.size()) throw py::value_error("the encoder and the window have different features");
-  }
   static py::object unseen_pairs(const std::vector<py::object>& unseen) {
     if (unseen.empty()) return py::none();
     py::list out;
@@ -384,6 +386,99 @@ class RowEncoder {
   std::vector<double> other_;
 };
 
+// RowObserver: Monitor.observe's per-request call, RowEncoder::observe_now on
+// one encoder, window and clock, as a plain CPython type (see plain_type.hpp):
+// `observe(row)` is a METH_O method on pointers resolved when the object is
+// made. It keeps the three objects alive. Thread safety: as observe_now's.
+struct RowObserverObject {
+  PyObject_HEAD
+  PyObject* encoder;  // strong references
+  PyObject* window;
+  PyObject* clock;
+  RowEncoder* encoder_ptr;
+  FeatureWindow* window_ptr;
+  const ClockReader* clock_ptr;
+};
+
+PyObject* row_observer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+  static const char* keywords[] = {"encoder", "window", "clock", nullptr};
+  PyObject *encoder, *window, *clock;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOO:RowObserver", const_cast<char**>(keywords), &encoder, &window,
+                                   &clock)) {
+    return nullptr;
+  }
+  RowEncoder* encoder_ptr = nullptr;
+  FeatureWindow* window_ptr = nullptr;
+  const ClockReader* clock_ptr = nullptr;
+  try {
+    if (!py::isinstance<RowEncoder>(encoder)) throw py::type_error("encoder must be a driftline._core.RowEncoder");
+    if (!py::isinstance<FeatureWindow>(window)) throw py::type_error("window must be a driftline._core.FeatureWindow");
+    if (!py::isinstance<ClockReader>(clock)) throw py::type_error("clock must be a driftline._core.Clock");
+    encoder_ptr = py::handle(encoder).cast<RowEncoder*>();
+    window_ptr = py::handle(window).cast<FeatureWindow*>();
+    clock_ptr = py::handle(clock).cast<const ClockReader*>();
+    encoder_ptr->check(*window_ptr);
+  } catch (...) {
+    set_error_from_current_exception();
+    return nullptr;
+  }
+  auto* self = reinterpret_cast<RowObserverObject*>(type->tp_alloc(type, 0));
+  if (self == nullptr) return nullptr;
+  Py_INCREF(encoder);
+  Py_INCREF(window);
+  Py_INCREF(clock);
+  self->encoder = encoder;
+  self->window = window;
+  self->clock = clock;
+  self->encoder_ptr = encoder_ptr;
+  self->window_ptr = window_ptr;
+  self->clock_ptr = clock_ptr;
+  return reinterpret_cast<PyObject*>(self);
+}
+
+void row_observer_dealloc(PyObject* object) {
+  auto* self = reinterpret_cast<RowObserverObject*>(object);
+  PyTypeObject* type = Py_TYPE(object);
+  Py_XDECREF(self->encoder);
+  Py_XDECREF(self->window);
+  Py_XDECREF(self->clock);
+  type->tp_free(object);
+  Py_DECREF(type);  // instances of a heap type hold a reference to it
+}
+
+PyObject* row_observer_observe(PyObject* object, PyObject* row) {
+  auto* self = reinterpret_cast<RowObserverObject*>(object);
+  if (!PyDict_Check(row)) {
+    PyErr_Format(PyExc_TypeError, "a row must be a dict, got %s", Py_TYPE(row)->tp_name);
+    return nullptr;
+  }
+  try {
+    return self->encoder_ptr->observe_now(*self->window_ptr, py::reinterpret_borrow<py::dict>(row), *self->clock_ptr)
+        .release()
+        .ptr();
+  } catch (...) {
+    set_error_from_current_exception();
+    return nullptr;
+  }
+}
+
+PyMethodDef row_observer_methods[] = {
+    {"observe", row_observer_observe, METH_O,
+     "observe(row): RowEncoder.observe_now(window, row, clock) on this observer's objects."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyType_Slot row_observer_slots[] = {
+    {Py_tp_new, reinterpret_cast<void*>(row_observer_new)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(row_observer_dealloc)},
+    {Py_tp_methods, row_observer_methods},
+    {Py_tp_doc, const_cast<char*>("RowObserver(encoder, window, clock): the per-request row path of Monitor.observe.")},
+    {0, nullptr},
+};
+
+PyType_Spec row_observer_spec = {"driftline._core.RowObserver", int(sizeof(RowObserverObject)), 0, Py_TPFLAGS_DEFAULT,
+                                 row_observer_slots};
+
 }  // namespace
 
 void register_row_encoder(py::module_& m) {
@@ -395,6 +490,9 @@ void register_row_encoder(py::module_& m) {
            py::arg("t"), py::arg("now"))
       .def("track", &RowEncoder::track, py::arg("name"), py::arg("window"))
       .def_property_readonly("features", &RowEncoder::features);
+  PyObject* type = PyType_FromSpec(&row_observer_spec);
+  if (type == nullptr) throw py::error_already_set();
+  m.add_object("RowObserver", py::reinterpret_steal<py::object>(type));
 }
 
 }  // namespace driftline::bindings

@@ -1,15 +1,11 @@
 // driftline._core.Clock and driftline._core.LatencyTimer: the latency timer's per-request path.
 //
 // LatencyTimer is a plain CPython type rather than a pybind11 class: a service
-// creates, enters and exits one per request, and in a server each of those
-// calls runs with cold caches. pybind11's dispatcher and instance registry
-// (a global hash map touched on every construction) cost microseconds there;
-// a CPython type with METH_NOARGS/METH_FASTCALL methods does not.
+// creates, enters and exits one per request (see plain_type.hpp).
 #include <pybind11/pybind11.h>
 
-#include <exception>
-
 #include "clock.hpp"
+#include "plain_type.hpp"
 #include "driftline/window.hpp"
 #include "register.hpp"
 
@@ -40,19 +36,6 @@ struct TimerObject {
 };
 
 PyObject* timer_decorator = nullptr;  // driftline.monitor._timed, looked up on first use
-
-// Sets the Python error for a C++ exception thrown by the core or a clock.
-void set_error_from_current_exception() {
-  try {
-    throw;
-  } catch (py::error_already_set& e) {
-    e.restore();
-  } catch (const py::builtin_exception& e) {
-    e.set_error();
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_ValueError, e.what());
-  }
-}
 
 PyObject* new_timer(PyTypeObject* type, PyObject* window, PyObject* clock) {
   SketchWindow* window_ptr = nullptr;
@@ -125,10 +108,20 @@ PyObject* timer_exit(PyObject* object, PyObject* const*, Py_ssize_t) {
   Py_RETURN_FALSE;  // exceptions in the block propagate
 }
 
-// A new timer on the same window and clock: what monitor.time() returns.
+// A new timer on the same window and clock: what monitor.time() returns. It
+// copies the pointers this timer resolved: no pybind11 cast on this path.
 PyObject* timer_fresh(PyObject* object, PyObject*) {
-  auto* self = reinterpret_cast<TimerObject*>(object);
-  return new_timer(Py_TYPE(object), self->window, self->clock);
+  auto* source = reinterpret_cast<TimerObject*>(object);
+  auto* self = reinterpret_cast<TimerObject*>(Py_TYPE(object)->tp_alloc(Py_TYPE(object), 0));
+  if (self == nullptr) return nullptr;
+  Py_INCREF(source->window);
+  Py_INCREF(source->clock);
+  self->window = source->window;
+  self->clock = source->clock;
+  self->window_ptr = source->window_ptr;
+  self->clock_ptr = source->clock_ptr;
+  self->depth = 0;
+  return reinterpret_cast<PyObject*>(self);
 }
 
 // `@monitor.time()`: the decorated function, timed per call with a fresh timer each.

@@ -18,14 +18,60 @@ std::uint64_t FeatureWindow::next_identity() noexcept {
   return counter.fetch_add(1, std::memory_order_relaxed);
 }
 
+namespace {
+
+// Rows a stage holds for `features` features: kStageRows, fewer when their
+// values would pass kStageBytes (1: no staging, for very wide rows).
+std::size_t stage_rows(std::size_t features) {
+  const std::size_t fit = FeatureWindow::kStageBytes / (8 * std::max<std::size_t>(features, 1));
+  return std::max<std::size_t>(1, std::min(FeatureWindow::kStageRows, fit));
+}
+
+// Staged rows are counted only while the ring's total stays below this, so
+// that counting at most kStageRows of them can never overflow it.
+constexpr std::uint64_t kStageTotalLimit = std::uint64_t(1) << 63;
+
+}  // namespace
+
 FeatureWindow::FeatureWindow(std::vector<Axis> axes, double width, std::int64_t length)
     : ring_(FeatureBlock(std::move(axes)), width, length),
-      last_seen_(ring_.prototype().features(), -std::numeric_limits<double>::infinity()) {}
+      last_seen_(ring_.prototype().features(), -std::numeric_limits<double>::infinity()) {
+  stage_.capacity = stage_rows(last_seen_.size());
+}
 
-FeatureWindow::FeatureWindow(const FeatureWindow& other) : ring_(other.ring_), last_seen_(other.last_seen()) {}
+FeatureWindow::FeatureWindow(const FeatureWindow& other) : ring_(other.ring()), last_seen_(other.last_seen()) {
+  stage_.capacity = stage_rows(last_seen_.size());
+}
+
+void FeatureWindow::fold() const {
+  if (stage_.size.load(std::memory_order_acquire) == 0) return;
+  Lock lock(stage_mutex_);
+  // Nothing is written unless rows were staged, which only a non-const
+  // observe() does: a window defined const never has any, so the cast below
+  // never writes to a const object.
+  if (stage_.size != 0) const_cast<FeatureWindow*>(this)->fold_locked();
+}
+
+void FeatureWindow::fold_locked() {
+  const std::size_t features = last_seen_.size();
+  std::vector<const double*> columns(features);
+  std::vector<std::ptrdiff_t> strides(features, 0);
+  const std::size_t staged = stage_.size.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < staged; ++i) {
+    const double* row = stage_.values.data() + i * features;
+    for (std::size_t f = 0; f < features; ++f) columns[f] = row + f;
+    count(FeatureRows{columns.data(), strides.data()}, 1, stage_.times[i], stage_.nows[i]);
+  }
+  stage_.size.store(0, std::memory_order_release);
+}
+
+std::size_t FeatureWindow::staged() const { return stage_.size.load(std::memory_order_acquire); }
 
 void FeatureWindow::assign(const FeatureWindow& other) {
   if (&other == this) return;
+  other.fold();
+  Lock stage(stage_mutex_);
+  fold_locked();
   if (!ring_.prototype().same_axes(other.ring_.prototype()) || ring_.width() != other.ring_.width() ||
       ring_.length() != other.ring_.length()) {
     throw std::invalid_argument("cannot assign a feature window of other features, width or length");
@@ -37,9 +83,40 @@ void FeatureWindow::assign(const FeatureWindow& other) {
 }
 
 FeatureWindow::FeatureWindow(Ring ring, std::vector<double> last_seen)
-    : ring_(std::move(ring)), last_seen_(std::move(last_seen)) {}
+    : ring_(std::move(ring)), last_seen_(std::move(last_seen)) {
+  stage_.capacity = stage_rows(last_seen_.size());
+}
 
 void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, double t, double now) {
+  if (n == 1 && stage_.capacity > 1) {
+    Ring::check_reading(t, now);  // all a single row's count can throw, but the total's overflow
+    Lock lock(stage_mutex_);
+    if (stage_.size == stage_.capacity) fold_locked();
+    if (ring_.total() < kStageTotalLimit) {
+      const std::size_t features = last_seen_.size();
+      if (stage_.values.empty()) {  // allocated on first use: windows only read or merged never need it
+        stage_.values.resize(stage_.capacity * features);
+        stage_.times.resize(stage_.capacity);
+        stage_.nows.resize(stage_.capacity);
+      }
+      const std::size_t i = stage_.size.load(std::memory_order_relaxed);
+      double* row = stage_.values.data() + i * features;
+      for (std::size_t f = 0; f < features; ++f) row[f] = rows.columns[f][0];
+      stage_.times[i] = t;
+      stage_.nows[i] = now;
+      stage_.size.store(i + 1, std::memory_order_release);
+      return;
+    }
+    fold_locked();
+    count(rows, n, t, now);
+    return;
+  }
+  Lock lock(stage_mutex_);
+  fold_locked();
+  count(rows, n, t, now);
+}
+
+void FeatureWindow::count(const FeatureRows& rows, std::size_t n, double t, double now) {
   // Rows the ring counted as future are not in it; they do not make a feature
   // fresh either (late rows did carry values at t: max() below keeps the latest).
   if (ring_.fill(rows, n, t, now) == Ring::Placed::future || n == 0) return;
@@ -67,6 +144,12 @@ void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, double t, do
 }
 
 void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, const double* t, double now) {
+  Lock lock(stage_mutex_);
+  fold_locked();
+  count(rows, n, t, now);
+}
+
+void FeatureWindow::count(const FeatureRows& rows, std::size_t n, const double* t, double now) {
   for (std::size_t i = 0; i < n; ++i) {
     if (std::isnan(t[i])) throw std::invalid_argument("timestamps must not be NaN (row " + std::to_string(i) + ")");
   }
@@ -98,6 +181,7 @@ void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, const double
 }
 
 std::vector<double> FeatureWindow::last_seen() const {
+  fold();
   Lock lock(mutex_);
   return last_seen_;
 }
@@ -108,7 +192,9 @@ void FeatureWindow::merge(const FeatureWindow& other) {
     merge(copy);
     return;
   }
-  const std::vector<double> seen = other.last_seen();
+  const std::vector<double> seen = other.last_seen();  // counts other's staged rows
+  Lock stage(stage_mutex_);
+  fold_locked();
   ring_.merge(other.ring_);  // validates features and bins
   Lock lock(mutex_);
   for (std::size_t f = 0; f < last_seen_.size(); ++f) last_seen_[f] = std::max(last_seen_[f], seen[f]);

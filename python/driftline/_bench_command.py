@@ -88,7 +88,8 @@ def _run_server(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             print(f"  {label} load: driftline CPU per request {c['server']['driftline_ns'] / 1e3:.2f} µs in the server, "
                   f"{c['tight_loop']['driftline_ns'] / 1e3:.2f} µs in a tight loop ({c['driftline_ratio']:.2f}x; "
                   f"typical request {c['driftline_median_ratio']:.2f}x); "
-                  f"control (the model's own Python) {c['control_ratio']:.2f}x")
+                  f"control (the model's own Python) {c['control_ratio']:.2f}x; "
+                  f"{c['interrupted_share']:.1%} of requests interrupted, left out")
     if args.json:
         _write_json(args.json, result)
     return 0

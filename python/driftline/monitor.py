@@ -123,14 +123,15 @@ class Monitor(RequiresInit):
         self._latency: Window[QuantileSketch] = state[1]
         self._timer = _core.LatencyTimer(self._latency._core, self._clock_reader)
         self._ingest = Ingest(profile, self._core, self._trackers)
-        self._observe_now = self._ingest.encoder.observe_now
+        self._observe_now = _core.RowObserver(self._ingest.encoder, self._core, self._clock_reader).observe
 
     def _install(self, core: Any, latency: Window[QuantileSketch]) -> None:
-        """Replaces the numeric state with a decoded one of the same layout."""
+        """Replaces the numeric state with a decoded one of the same layout (the per-request paths follow it)."""
         self._core = core
         self._latency = latency
         self._timer = _core.LatencyTimer(latency._core, self._clock_reader)
         self._ingest.core = core
+        self._observe_now = _core.RowObserver(self._ingest.encoder, core, self._clock_reader).observe
 
     @property
     def _judge(self) -> Judge:
@@ -205,7 +206,7 @@ class Monitor(RequiresInit):
         """
         if t is None and type(data) is dict:
             # The per-request path: one core call reads the clock and counts the row.
-            left = self._observe_now(self._core, data, self._clock_reader)
+            left = self._observe_now(data)
             if left is None:
                 return
             if left is not NotImplemented:  # counted; unseen categories or unexpected fields to track

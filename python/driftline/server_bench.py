@@ -5,8 +5,8 @@
 
 Starts three copies of the service of :mod:`driftline._server_app` on
 loopback (``off``: no driftline; ``on``: ``observe`` and the latency timer on
-every request; ``measure``: as ``on`` with the thread CPU time of those
-calls read around each of them), each under a real uvicorn with ``workers``
+every request; ``measure``: as ``on`` with those calls timed one by one,
+on requests the worker thread ran without interruption), each under a real uvicorn with ``workers``
 processes, and drives them with :mod:`driftline._loadgen`:
 
 - **throughput**: ``rounds`` interleaved pairs of saturated runs (``off``
@@ -107,7 +107,14 @@ def _cpu_summary(stats: list[dict[str, Any]]) -> dict[str, Any]:
             return sum(s[where][key] * s[where]["requests"] for s in served) / total
         return statistics.mean(s[where][key] for s in served)
 
-    out: dict[str, Any] = {"requests": total, "workers_serving": len(served)}
+    interrupted = sum(s["server"].get("interrupted", 0) for s in served)
+    out: dict[str, Any] = {
+        "requests": total,
+        "workers_serving": len(served),
+        # Requests left out of the spans: the thread was descheduled or waited for the GIL in them.
+        "interrupted": interrupted,
+        "interrupted_share": interrupted / (interrupted + total),
+    }
     for where in ("server", "tight_loop"):
         keys = ("observe_ns", "timer_ns", "score_ns", "empty_ns", "observe_median_ns", "timer_median_ns", "empty_median_ns")
         figures = {k: mean(where, k) for k in keys}

@@ -1,6 +1,7 @@
 // driftline/feature_window.hpp -- a Monitor's numeric state: a ring of FeatureBlocks.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -19,22 +20,46 @@ namespace driftline {
 // One observe() call adds a whole batch of rows for every feature: the hot
 // path of Monitor.observe is exactly one such call.
 //
-// Thread safety: every member may be called concurrently. Memory: (length + 1)
-// FeatureBlocks plus 8 bytes per feature.
+// Single rows are staged: a one-row observe() only checks its times and
+// copies the row into a small buffer; the buffered rows are counted, in
+// order, each with its own time and clock reading, when the buffer is full
+// and before anything reads or changes the window (ring(), last_seen(),
+// to_bytes(), merges, batches, copies). So every reader sees exactly the
+// state the unstaged single-row calls would have left, and a server pays
+// the ring's cold caches (a few cache lines per feature) once per buffer,
+// not once per request. The stage holds at most kStageRows rows and at most
+// kStageBytes of values; a window holding 2^63 rows or more counts single
+// rows directly (so counting staged rows can never overflow the total).
+//
+// Thread safety: every member may be called concurrently. Writers (observe,
+// merge, assign) are serialized by the stage's lock; batches are counted
+// under it. Memory: (length + 1) FeatureBlocks, 8 bytes per feature and the
+// stage, at most kStageBytes + 16 * kStageRows bytes.
 class FeatureWindow {
  public:
   using Ring = Window<FeatureBlock>;
+  static constexpr std::size_t kStageRows = 32;
+  static constexpr std::size_t kStageBytes = 64 * 1024;
 
   FeatureWindow(std::vector<Axis> axes, double width, std::int64_t length);
   FeatureWindow(const FeatureWindow& other);
 
   std::size_t features() const noexcept { return ring_.prototype().features(); }
-  const Ring& ring() const noexcept { return ring_; }
-  Ring& ring() noexcept { return ring_; }
+  // The ring, with every staged row counted first.
+  const Ring& ring() const {
+    fold();
+    return ring_;
+  }
+  Ring& ring() {
+    fold();
+    return ring_;
+  }
 
   // Adds n rows observed at time t, the clock reading now. A feature's
   // last-seen time moves to t when one of the rows has a non-missing value for
   // it, unless the rows were counted as future (they are then not in the ring).
+  // One row (n == 1) is staged (see the class comment) after the checks that
+  // could throw: a NaN time, a clock reading outside the clock range.
   void observe(const FeatureRows& rows, std::size_t n, double t, double now);
 
   // Adds n rows, row i observed at time t[i] (any order), all at the clock
@@ -59,6 +84,9 @@ class FeatureWindow {
   // -inf for a feature never seen with a value.
   std::vector<double> last_seen() const;
 
+  // Rows staged and not yet counted into the ring (for tests).
+  std::size_t staged() const;
+
   // Merges ring and last-seen times (see Window::merge); throws
   // std::invalid_argument for different features, bins, width or length.
   void merge(const FeatureWindow& other);
@@ -82,10 +110,33 @@ class FeatureWindow {
 
   static std::uint64_t next_identity() noexcept;
 
+  // Rows staged by single-row observe() calls, in call order: row i's values
+  // at values[i * features .. ), its time and clock reading at times[i], nows[i].
+  struct Stage {
+    std::size_t capacity = 1;  // rows; 1 turns staging off (one row is counted at once)
+    // Written under stage_mutex_; read without it by fold(), so a reader finds
+    // an empty stage without waiting for a batch being counted. A thread always
+    // sees its own staged rows (program order), so its reads include them.
+    std::atomic<std::size_t> size{0};
+    std::vector<double> values, times, nows;
+  };
+
+  // Counts the staged rows (under stage_mutex_); cannot throw: their times
+  // were checked and the total has room (see observe).
+  void fold() const;
+  void fold_locked();
+  // observe() without the stage.
+  void count(const FeatureRows& rows, std::size_t n, double t, double now);
+  void count(const FeatureRows& rows, std::size_t n, const double* t, double now);
+
   Ring ring_;
   std::vector<double> last_seen_;
   std::uint64_t identity_ = next_identity();
   mutable Mutex mutex_;  // guards last_seen_
+  // Guards stage_ and serializes the writers. Lock order: stage_mutex_, then
+  // the ring's lock or mutex_; readers take it only to fold.
+  mutable Mutex stage_mutex_;
+  Stage stage_;
 };
 
 }  // namespace driftline

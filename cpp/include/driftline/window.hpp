@@ -214,6 +214,13 @@ class Window {
 
   void record(double value, double t, double now) { fill(&value, 1, t, now); }
 
+  // Throws what fill(values, n, t, now) would throw for its times (a NaN t, a
+  // clock reading out of range), for callers that count later (a stage).
+  static void check_reading(double t, double now) {
+    check_time(t, "timestamp");
+    check_clock(now);
+  }
+
   // Moves the head with the clock (expiring slots) without adding anything.
   void advance_to(double now) {
     check_clock(now);
