@@ -354,3 +354,67 @@ def test_merge_refuses_other_shapes() -> None:
         h.merge(dl.Window(dl.QuantileSketch(), width=10, length=3, clock=clock))
     with pytest.raises(TypeError):
         h.merge(dl.Histogram(dl.Uniform(0, 1, 2)))  # type: ignore[arg-type]
+
+
+# -- staged single values ------------------------------------------------------------
+# record() stages a value and counts it later (Window's class comment); a window
+# read after every call counts each value at once. Both must end equal.
+
+
+def _windows(kind: str, keep_expired: bool) -> tuple[object, object]:
+    if kind == "histogram":
+        make = lambda: dl._core.HistogramWindow(  # noqa: E731
+            dl._core.Histogram(dl._core.Axis(np.linspace(-3, 3, 13).tolist())), 10.0, 6, keep_expired
+        )
+    else:
+        make = lambda: dl._core.SketchWindow(dl._core.QuantileSketch(6, 4096), 10.0, 6, keep_expired)  # noqa: E731
+    return make(), make()
+
+
+@pytest.mark.parametrize("kind", ["histogram", "sketch"])
+@pytest.mark.parametrize("keep_expired", [False, True])
+def test_staged_values_give_the_state_of_values_counted_at_once(kind: str, keep_expired: bool) -> None:
+    rng = np.random.default_rng(7)
+    staged, direct = _windows(kind, keep_expired)
+    now = 1_000.0
+    for i in range(700):
+        now += float(rng.choice([0.0, 0.3, 4.0, 70.0, -3.0]))  # a clock that also steps back
+        t = now + float(rng.choice([0.0, 0.0, -25.0, -300.0, 15.0, 500.0]))  # late, future and ordinary
+        x = float(rng.choice([rng.normal(0, 2), np.nan, np.inf, 0.0]))
+        staged.record(x, t, now)
+        direct.record(x, t, now)
+        assert direct.total == i + 1  # a read counts what is staged
+    assert staged.to_bytes() == direct.to_bytes()
+    for attribute in ("total", "late", "future", "expired"):
+        assert getattr(staged, attribute) == getattr(direct, attribute)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda w: w.total,
+        lambda w: w.late,
+        lambda w: w.merged(float("inf"), 50.0).count,
+        lambda w: sum(s.count for _, s in w.series(50.0)),
+        lambda w: w.lifetime(50.0).count,
+        lambda w: type(w)(w.to_bytes()).total,
+        lambda w: w.advance_to(50.0),
+        lambda w: w.fill_at(np.array([1.0, 2.0]), 50.0, 50.0),
+        lambda w: type(w)(dl._core.QuantileSketch(6, 4096), 10.0, 6).merge(w),
+    ],
+)
+def test_every_member_counts_the_staged_values_first(read: object) -> None:
+    w = dl._core.SketchWindow(dl._core.QuantileSketch(6, 4096), 10.0, 6, True)
+    w.record(0.5, 49.0, 49.0)
+    read(w)  # type: ignore[operator]
+    assert w.merged(float("inf"), 50.0).count in (1, 3)
+    assert w.lifetime(50.0).count == w.total
+
+
+def test_a_staged_value_is_checked_before_it_is_staged() -> None:
+    w = dl._core.SketchWindow(dl._core.QuantileSketch(6, 4096), 10.0, 6)
+    with pytest.raises(ValueError, match="NaN"):
+        w.record(0.5, float("nan"), 5.0)
+    with pytest.raises(ValueError, match="clock reading"):
+        w.record(0.5, 5.0, float("inf"))
+    assert w.total == 0

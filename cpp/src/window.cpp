@@ -32,6 +32,7 @@ T take_blob(ByteReader& r) {
 template <typename T>
 std::vector<std::uint8_t> Window<T>::to_bytes() const {
   Lock lock(mutex_);
+  fold_locked();
   ByteWriter w;
   w.u16(std::uint16_t(object_type_of<T>()));
   w.u16(keep_expired_ ? 1 : 0);

@@ -277,3 +277,39 @@ DL_TEST(concurrent_batches_and_records_lose_nothing) {
   CHECK_EQ(shared.min(), alone.min());
   CHECK_EQ(shared.max(), alone.max());
 }
+
+// Single values (record) and single rows (FeatureWindow::observe of one row)
+// are staged and counted later; a window read after every call counts each
+// at once. Late, future and expiring values and a clock that steps back must
+// leave both in the same state.
+DL_TEST(staged_single_values_and_rows_equal_counting_at_once) {
+  dltest::Random rng(31);
+  Window<Histogram> staged(Histogram(Axis::uniform(-2, 2, 8)), 10.0, 6, true);
+  Window<Histogram> direct(Histogram(Axis::uniform(-2, 2, 8)), 10.0, 6, true);
+  std::vector<Axis> axes{Axis::uniform(-2, 2, 8), Axis::variable({-1.0, 0.0, 1.0})};
+  driftline::FeatureWindow staged_rows(axes, 10.0, 6), direct_rows(axes, 10.0, 6);
+  const double steps[] = {0.0, 0.4, 4.0, 70.0, -3.0};
+  const double offsets[] = {0.0, 0.0, -25.0, -300.0, 15.0, 500.0};
+  double now = 1000.0;
+  for (int i = 0; i < 900; ++i) {
+    now += steps[rng.integer(0, 4)];
+    const double t = now + offsets[rng.integer(0, 5)];
+    const double x = rng.bell();
+    staged.record(x, t, now);
+    direct.record(x, t, now);
+    CHECK_EQ(direct.total(), std::uint64_t(i + 1));  // a read counts what is staged
+    const double y = rng.bell();
+    const double row[2] = {x, y};
+    const double* columns[2] = {row, row + 1};
+    const std::ptrdiff_t strides[2] = {0, 0};
+    staged_rows.observe(driftline::FeatureRows{columns, strides}, 1, t, now);
+    direct_rows.observe(driftline::FeatureRows{columns, strides}, 1, t, now);
+    CHECK_EQ(direct_rows.staged(), std::size_t(1));
+    CHECK_EQ(direct_rows.ring().total(), std::uint64_t(i + 1));
+    CHECK_EQ(direct_rows.staged(), std::size_t(0));
+  }
+  CHECK(staged.to_bytes() == direct.to_bytes());
+  CHECK(staged_rows.to_bytes() == direct_rows.to_bytes());
+  CHECK_THROWS(std::invalid_argument, staged.record(0.0, std::nan(""), now));
+  CHECK_EQ(staged.total(), std::uint64_t(900));
+}

@@ -64,6 +64,9 @@ class Monitor(RequiresInit):
     ``(window / bucket + 1) * (sum over features of (bins + 7)) * 8`` bytes, plus a
     latency window and, for each unexpected field seen (at most 64), a window of
     ``window / bucket + 1`` small sketches; unseen-category examples are bounded too.
+    One-row observes and latencies are staged (at most 32 of each, 64 KiB of
+    row values) and counted before anything reads the state, so every read sees
+    them; the per-request calls pay the state's cold caches once per 32.
     A report costs O(features x cells) arithmetic whatever the traffic: completed
     buckets are judged once and cached in the core.
     """

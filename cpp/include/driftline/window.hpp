@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <type_traits>
 #include <vector>
 
 #include "driftline/errors.hpp"
@@ -71,6 +72,14 @@ inline bool compatible(const FeatureBlock& prototype, const FeatureBlock& slot) 
 // that would take total() past 2^64 - 1 throws std::overflow_error first, and
 // every other count is bounded by total().
 //
+// Staged single values. record() (one value: a latency, a tracked field's
+// number) only checks its times and keeps the value, its time and its clock
+// reading in a stage of kStageValues; the stage is counted, in order, as
+// record() calls would have counted them one by one, when it is full and
+// under the lock of every other member before it reads or changes anything.
+// So no reader can tell staging from counting at once, while a server pays
+// the slot's cold caches once per stage, not once per request.
+//
 // Cost. Every call is bounded by its input: O(values) for a fill (with per-value
 // times, O(1) expected per run of times in one slot), O(min(gap, length)) to
 // advance, O(length) to merge or read.
@@ -79,14 +88,16 @@ inline bool compatible(const FeatureBlock& prototype, const FeatureBlock& slot) 
 // count batches privately and hold the lock only to fold them in (O(slot size)
 // per touched slot); merge and the readers hold it for O(ring size). A caller
 // that must wait for the lock gives its host's global lock up first
-// (mutex.hpp). Memory: (length + 1) prototypes, fixed, plus a fill's private
-// copies while it runs.
+// (mutex.hpp). Memory: (length + 1) prototypes and a 768-byte stage, fixed,
+// plus a fill's private copies while it runs.
 template <typename T>
 class Window {
  public:
   static constexpr std::uint32_t max_length = 1u << 20;
   static constexpr std::size_t kPiece = 16384;
   static constexpr std::size_t kFillInPlace = 1024;
+  // Values record() stages before counting them (see the class comment).
+  static constexpr std::size_t kStageValues = 32;
 
   // Throws std::invalid_argument for width <= 0 or not finite, or length
   // outside 1 .. max_length. The prototype's contents are ignored (reset).
@@ -113,6 +124,7 @@ class Window {
 
   Window(const Window& other) : prototype_(other.prototype()), expired_values_(other.prototype()) {
     Lock lock(other.mutex_);
+    other.fold_locked();
     copy_from(other);
   }
 
@@ -139,12 +151,14 @@ class Window {
       T part = prototype_;
       part.fill(values, n);
       Lock lock(mutex_);
+      fold_locked();
       check_room(n);  // again: other calls may have counted meanwhile
       advance(now);
       total_ += n;
       return add_part(k, part, n);
     }
     Lock lock(mutex_);
+    fold_locked();
     check_room(n);  // total_ bounds every other count, so nothing below can overflow
     advance(now);
     total_ += n;
@@ -168,6 +182,7 @@ class Window {
     std::int64_t head;
     {
       Lock lock(mutex_);
+      fold_locked();
       check_room(n);
       head = head_ == std::numeric_limits<std::int64_t>::min() ? slot_of(now) : std::max(head_, slot_of(now));
     }
@@ -196,6 +211,7 @@ class Window {
       i = j;
     }
     Lock lock(mutex_);
+    fold_locked();
     check_room(n);  // again: other calls may have counted meanwhile
     advance(now);
     total_ += n;
@@ -212,7 +228,17 @@ class Window {
     }
   }
 
-  void record(double value, double t, double now) { fill(&value, 1, t, now); }
+  // Adds one value at time t. It is staged (see the class comment): checked
+  // as fill() would check it, then kept with its time and clock reading and
+  // counted, in order, when the stage is full or before any other member
+  // reads or changes the window.
+  void record(double value, double t, double now) {
+    check_reading(t, now);
+    Lock lock(mutex_);
+    if (staged_ == kStageValues) count_staged();
+    check_room(staged_ + 1);  // every staged value has room: counting them can never overflow
+    stage_[staged_++] = StagedValue{value, t, now};
+  }
 
   // Throws what fill(values, n, t, now) would throw for its times (a NaN t, a
   // clock reading out of range), for callers that count later (a stage).
@@ -225,6 +251,7 @@ class Window {
   void advance_to(double now) {
     check_clock(now);
     Lock lock(mutex_);
+    fold_locked();
     advance(now);
   }
 
@@ -234,6 +261,7 @@ class Window {
     check_clock(now);
     if (!(last >= 0.0)) throw std::invalid_argument("last must be a non-negative number of seconds");
     Lock lock(mutex_);
+    fold_locked();
     advance(now);
     T out = prototype_;
     for (std::int64_t k = head_ - std::int64_t(length_) + 1; k <= head_ + 1; ++k) {
@@ -247,6 +275,7 @@ class Window {
   std::vector<std::pair<double, T>> series(double now) {
     check_clock(now);
     Lock lock(mutex_);
+    fold_locked();
     advance(now);
     std::vector<std::pair<double, T>> out;
     for (std::int64_t k = head_ - std::int64_t(length_) + 1; k <= head_ + 1; ++k) {
@@ -265,6 +294,7 @@ class Window {
   void visit(double now, Visit&& visit) {
     check_clock(now);
     Lock lock(mutex_);
+    fold_locked();
     advance(now);
     for (std::int64_t k = head_ - std::int64_t(length_) + 1; k <= head_ + 1; ++k) {
       const T& slot = slots_[position(k)];
@@ -284,6 +314,7 @@ class Window {
   void merge(const Window& other) {
     const Window copy(other);  // a snapshot under other's lock only: no lock-order deadlock
     Lock lock(mutex_);
+    fold_locked();
     if (copy.width_ != width_ || copy.length_ != length_) {
       throw std::invalid_argument("cannot merge windows of different width or length");
     }
@@ -317,6 +348,7 @@ class Window {
   void assign(const Window& other) {
     const Window copy(other);
     Lock lock(mutex_);
+    fold_locked();
     copy_from(copy);
   }
 
@@ -326,6 +358,7 @@ class Window {
   // format without them: what expired before stays in expired() only).
   void keep_expired() {
     Lock lock(mutex_);
+    fold_locked();
     keep_expired_ = true;
   }
 
@@ -338,6 +371,7 @@ class Window {
   T lifetime(double now) {
     check_clock(now);
     Lock lock(mutex_);
+    fold_locked();
     advance(now);
     T out = expired_values_;
     for (const T& slot : slots_) out.merge(slot);
@@ -378,6 +412,7 @@ class Window {
   template <typename WriteSlot>
   void write_compact(ByteWriter& w, WriteSlot write_slot) const {
     Lock lock(mutex_);
+    fold_locked();
     w.u32(length_);
     w.f64(width_);
     w.u64(std::uint64_t(head_));
@@ -590,6 +625,7 @@ class Window {
   // batch that must fail does so before it is counted.
   bool will_hold(std::int64_t k, std::size_t n, double now) const {
     Lock lock(mutex_);
+    fold_locked();
     check_room(n);
     const std::int64_t head =
         head_ == std::numeric_limits<std::int64_t>::min() ? slot_of(now) : std::max(head_, slot_of(now));
@@ -624,9 +660,34 @@ class Window {
     return placed;
   }
 
+  // Counts the staged values (the caller holds the lock). Writes nothing when
+  // none are staged, which is why the const members may call it: only
+  // record(), which is not const, stages, so a window defined const never has
+  // staged values and is never written.
+  void fold_locked() const {
+    if (staged_ != 0) const_cast<Window*>(this)->count_staged();
+  }
+
+  // Each staged value as fill(&value, 1, t, now) counts it under the lock; its
+  // times were checked and its room in the total reserved when it was staged.
+  void count_staged() {
+    const std::size_t n = staged_;
+    staged_ = 0;
+    if constexpr (!std::is_same_v<T, FeatureBlock>) {  // FeatureBlock slots take rows: record() is not theirs
+      for (std::size_t i = 0; i < n; ++i) {
+        const StagedValue& v = stage_[i];
+        advance(v.now);
+        total_ += 1;
+        const double* value = &v.value;
+        add_run(slot_of(v.t), value, 1);
+      }
+    }
+  }
+
   template <typename V>
   V locked(const V& v) const {
     Lock lock(mutex_);
+    fold_locked();
     return v;
   }
 
@@ -651,6 +712,13 @@ class Window {
   std::int64_t head_ = std::numeric_limits<std::int64_t>::min();
   std::uint64_t total_ = 0, late_ = 0, future_ = 0, expired_ = 0;
   bool keep_expired_ = false;
+  // Values recorded one at a time and not yet counted, in call order (guarded
+  // by mutex_, like everything else).
+  struct StagedValue {
+    double value, t, now;
+  };
+  StagedValue stage_[kStageValues];
+  std::size_t staged_ = 0;
   mutable Mutex mutex_;
 };
 
