@@ -320,3 +320,24 @@ def test_threads_staging_rows_while_others_read_lose_none() -> None:
     watcher.join()
     assert w.total == 3 * per_thread
     assert int(w.snapshot(500.0)["counts"].sum()) == 4 * 3 * per_thread
+
+
+def test_windows_merging_and_assigning_each_other_with_staged_rows_never_deadlock() -> None:
+    import threading
+
+    edges = [[0.0, 1.0, 2.0]] * 3
+    a, b = _core.FeatureWindow(edges, 60.0, 4), _core.FeatureWindow(edges, 60.0, 4)
+
+    def churn(mine: _core.FeatureWindow, theirs: _core.FeatureWindow) -> None:
+        for i in range(300):
+            mine.observe_array(np.array([0.5, 1.5, 0.5]), 100.0, 100.0)
+            theirs.observe_array(np.array([1.5, 0.5, 1.5]), 100.0, 100.0)
+            (mine.merge if i % 2 else mine.assign)(theirs)
+
+    threads = [threading.Thread(target=churn, args=pair, daemon=True) for pair in ((a, b), (b, a))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "merge/assign in both directions deadlocked"
+    assert a.staged == 0 or a.total >= 0

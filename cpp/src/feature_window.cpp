@@ -69,14 +69,16 @@ std::size_t FeatureWindow::staged() const { return stage_.size.load(std::memory_
 
 void FeatureWindow::assign(const FeatureWindow& other) {
   if (&other == this) return;
-  other.fold();
+  // other's stage is counted (by last_seen) before this one's lock is taken,
+  // so no member ever holds one window's stage lock while taking another's:
+  // assigning or merging both ways at once cannot deadlock, by lock order alone.
+  std::vector<double> seen = other.last_seen();
   Lock stage(stage_mutex_);
   fold_locked();
   if (!ring_.prototype().same_axes(other.ring_.prototype()) || ring_.width() != other.ring_.width() ||
       ring_.length() != other.ring_.length()) {
     throw std::invalid_argument("cannot assign a feature window of other features, width or length");
   }
-  std::vector<double> seen = other.last_seen();
   ring_.assign(other.ring_);
   Lock lock(mutex_);
   last_seen_ = std::move(seen);
@@ -192,7 +194,8 @@ void FeatureWindow::merge(const FeatureWindow& other) {
     merge(copy);
     return;
   }
-  const std::vector<double> seen = other.last_seen();  // counts other's staged rows
+  // Counts other's staged rows before this window's stage lock is taken (see assign).
+  const std::vector<double> seen = other.last_seen();
   Lock stage(stage_mutex_);
   fold_locked();
   ring_.merge(other.ring_);  // validates features and bins

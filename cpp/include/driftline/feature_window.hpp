@@ -134,7 +134,9 @@ class FeatureWindow {
   std::uint64_t identity_ = next_identity();
   mutable Mutex mutex_;  // guards last_seen_
   // Guards stage_ and serializes the writers. Lock order: stage_mutex_, then
-  // the ring's lock or mutex_; readers take it only to fold.
+  // the ring's lock or mutex_; readers take it only to fold. No member holds
+  // it while taking another window's stage lock (merge and assign count the
+  // other window's stage first).
   mutable Mutex stage_mutex_;
   Stage stage_;
 };
