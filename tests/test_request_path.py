@@ -43,6 +43,52 @@ def test_fast_path_counts_the_same_as_the_general_path() -> None:
     assert a.features["c"].unseen_rate == pytest.approx(2 / 5)
 
 
+class _Key(str):
+    """A str subclass as a row key: equal to the name, but not an exact str."""
+
+
+def test_rows_in_any_field_order_count_as_looking_each_name_up() -> None:
+    # The row path walks the row's fields and guesses each one's feature from
+    # the last row's order; the columns path looks each name up in the dict.
+    # Names of every str kind (1, 2 and 4 bytes per character), names that
+    # share a length, fresh key objects, extra fields, str-subclass keys and
+    # field orders that change from row to row must all count the same.
+    rng = np.random.default_rng(11)
+    names = ["x", "ab", "ba", "é", "日本", "😀", "a😀", "cat"]
+    data: dict[str, Any] = {n: rng.normal(j, 1, 2000) for j, n in enumerate(names[:-1])}
+    data["cat"] = np.array(["u", "v", "w"] * 666 + ["u", "v"], dtype=object)
+    p = dl.Profile.from_data(data)
+    clock = Clock(1000.0)
+    walked, looked_up = dl.Monitor(p, clock=clock), dl.Monitor(p, clock=clock)
+    extras = ["extra", "日", "X", "ab "]
+    order = list(p.names)
+    for i in range(3000):
+        if i % 50 == 0:
+            rng.shuffle(order)  # a new producer order: guesses miss, then are learned
+        keys = [k for k in order if rng.random() < 0.85] + [e for e in extras if rng.random() < 0.1]
+        if i % 7 == 0:
+            keys = list(rng.permutation(keys))  # one row out of order
+        row: dict[Any, Any] = {}
+        for k in keys:
+            fresh = "".join(list(k))  # equal, not the same object
+            key = _Key(fresh) if rng.random() < 0.02 else fresh
+            if k == "cat":
+                row[key] = str(rng.choice(["u", "v", "w", "zz"]))
+            else:
+                row[key] = None if rng.random() < 0.05 else float(rng.normal(0, 2))
+        walked.observe(row)
+        looked_up.observe({k: [v] for k, v in row.items()})
+    assert walked._core.to_bytes() == looked_up._core.to_bytes()
+    a, b = walked.report(), looked_up.report()
+    assert a.rows == b.rows == 3000
+    assert a.schema == b.schema and a.features == b.features
+
+
+def test_a_row_encoder_refuses_repeated_names() -> None:
+    with pytest.raises(ValueError, match="distinct"):
+        dl._core.RowEncoder(["x", "x"], [None, None])
+
+
 def test_a_row_whose_first_value_is_not_a_plain_scalar_goes_to_the_general_rule() -> None:
     p = profile()
     m = dl.Monitor(p, clock=Clock(50.0))
@@ -207,3 +253,72 @@ def test_rows_stay_whole_when_a_value_conversion_lets_another_thread_in() -> Non
         for v in (0.25, 1.75):
             expected[np.searchsorted(feature.edges, v, side="right")] += 2000
         assert np.array_equal(cells, expected)
+
+
+def test_observe_and_time_are_the_c_base_methods_with_python_calling_conventions() -> None:
+    import inspect
+
+    m = dl.Monitor(profile(), clock=Clock(100.0))
+    assert str(inspect.signature(dl.Monitor.observe)) == "(self, /, data, t=None)"
+    assert "Counts one row" in (dl.Monitor.observe.__doc__ or "")
+    assert "Times a block" in (dl.Monitor.time.__doc__ or "")
+    m.observe(data={"x": 0.5, "c": "a"})
+    m.observe({"x": 0.5, "c": "a"}, t=100.0)
+    m.observe(data={"x": 0.5, "c": "a"}, t=None)
+    assert m.rows == 3
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'data'"):
+        m.observe()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'when'"):
+        m.observe({"x": 1.0}, when=3.0)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="multiple values for argument 'data'"):
+        m.observe({"x": 1.0}, data={"x": 2.0})  # type: ignore[misc]
+    with pytest.raises(TypeError, match="positional arguments"):
+        m.observe({"x": 1.0}, 100.0, 3)  # type: ignore[call-arg]
+    assert m.rows == 3  # refused calls counted nothing
+    with pytest.raises(TypeError, match="RowObserver"):
+        m._set_request_paths(None, m._timer)
+    with pytest.raises(TypeError, match="LatencyTimer"):
+        m._set_request_paths(dl._core.RowObserver(m._ingest.encoder, m._core, m._clock_reader), None)
+
+
+def test_a_subclass_can_override_observe_and_time() -> None:
+    calls = []
+
+    class Audited(dl.Monitor):
+        def observe(self, data: Any, t: Any = None) -> None:
+            calls.append("observe")
+            super().observe(data, t)
+
+        def time(self) -> Any:
+            calls.append("time")
+            return super().time()
+
+    m = Audited(profile(), clock=Clock(100.0))
+    with m.time():
+        m.observe({"x": 0.5, "c": "a"})
+    assert calls == ["time", "observe"] and m.rows == 1
+    assert m.report().latency.count == 1
+
+
+def test_an_uninitialized_monitor_refuses_the_request_calls() -> None:
+    from driftline._initialized import NotInitializedError
+
+    blank = dl.Monitor.__new__(dl.Monitor)
+    with pytest.raises(NotInitializedError, match="Monitor object is not initialized"):
+        blank.observe({"x": 1.0})
+    with pytest.raises(NotInitializedError):
+        blank.time()
+    with pytest.raises(AttributeError):
+        blank.no_such_thing  # noqa: B018
+
+
+def test_a_row_wider_than_the_stage_is_counted_at_once() -> None:
+    # Over 4096 features two rows do not fit the stage (64 KiB): a row is counted when observed.
+    rng = np.random.default_rng(5)
+    names = [f"f{j}" for j in range(4100)]
+    p = dl.Profile.from_data({n: rng.normal(0, 1, 50) for n in names})
+    m = dl.Monitor(p, clock=Clock(100.0))
+    row = {n: float(j % 7) for j, n in enumerate(reversed(names))}
+    m.observe(row)
+    assert m._core.staged == 0 and m.rows == 1
+    assert m.report().features["f0"].count == 1

@@ -5,8 +5,11 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <ctime>
 #include <string>
 
+#include "driftline/hot.hpp"
 #include "driftline/time_range.hpp"
 #include "initialized.hpp"
 
@@ -22,10 +25,40 @@ inline void check_clock_reading(double now) {
   }
 }
 
+#if defined(CLOCK_REALTIME) && defined(CLOCK_MONOTONIC)
+#define DRIFTLINE_POSIX_CLOCKS 1
+// A POSIX clock's reading in seconds, as std::chrono's clocks give it
+// (nanoseconds times 1e-9). Read through libc (the vDSO: no kernel entry) as
+// Python's time module reads it: libstdc++'s clocks would add a library's
+// code pages to the per-request paths, cold in a server (see hot.hpp).
+inline double clock_seconds(clockid_t clock) {
+  timespec reading{};
+  clock_gettime(clock, &reading);
+  return double(std::int64_t(reading.tv_sec) * 1000000000 + std::int64_t(reading.tv_nsec)) * 1e-9;
+}
+#endif
+
+// A std::chrono clock's reading in seconds (nanoseconds times 1e-9), where
+// the POSIX clocks are missing.
+template <class Clock>
+double chrono_seconds() {
+  const auto since = Clock::now().time_since_epoch();
+  return double(std::chrono::duration_cast<std::chrono::nanoseconds>(since).count()) * 1e-9;
+}
+
+// Seconds since the epoch on the system clock (what time.time reads).
+inline double wall_clock_seconds() {
+#if defined(DRIFTLINE_POSIX_CLOCKS)
+  return clock_seconds(CLOCK_REALTIME);
+#else
+  return chrono_seconds<std::chrono::system_clock>();
+#endif
+}
+
 // Reads a clock (a callable returning seconds) the way the Python layer's
 // read_clock does: the reading as a float, ValueError for NaN. When the
-// callable is time.time itself, C++ reads the same clock (CLOCK_REALTIME via
-// std::chrono::system_clock) without a Python call: the per-request paths
+// callable is time.time itself, C++ reads the same clock (CLOCK_REALTIME,
+// wall_clock_seconds) without a Python call: the per-request paths
 // (observe of a row, the latency timer) read it on every call.
 //
 // Thread safety: read() needs the GIL (it may call Python); the object is
@@ -37,11 +70,8 @@ class ClockReader {
     wall_ = clock_.is(pybind11::module_::import("time").attr("time"));
   }
 
-  double read() const {
-    if (wall_) {
-      const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
-      return double(std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count()) * 1e-9;
-    }
+  DRIFTLINE_HOT double read() const {
+    if (wall_) return wall_clock_seconds();
     const pybind11::object reading = clock_();
     const double now = PyFloat_AsDouble(reading.ptr());  // float() semantics: __float__, __index__
     if (now == -1.0 && PyErr_Occurred()) throw pybind11::error_already_set();
@@ -59,8 +89,11 @@ class ClockReader {
 
 // Seconds on the monotonic clock (time.perf_counter's clock), for durations.
 inline double monotonic_seconds() {
-  const auto since = std::chrono::steady_clock::now().time_since_epoch();
-  return double(std::chrono::duration_cast<std::chrono::nanoseconds>(since).count()) * 1e-9;
+#if defined(DRIFTLINE_POSIX_CLOCKS)
+  return clock_seconds(CLOCK_MONOTONIC);
+#else
+  return chrono_seconds<std::chrono::steady_clock>();
+#endif
 }
 
 template <>

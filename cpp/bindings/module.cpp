@@ -30,4 +30,5 @@ PYBIND11_MODULE(_core, m) {
   driftline::bindings::register_categories(m);
   driftline::bindings::register_evaluator(m);
   driftline::bindings::register_timer(m);
+  driftline::bindings::register_request_paths(m);
 }

@@ -20,5 +20,6 @@ void register_envelope(pybind11::module_& m);
 void register_categories(pybind11::module_& m);
 void register_evaluator(pybind11::module_& m);
 void register_timer(pybind11::module_& m);
+void register_request_paths(pybind11::module_& m);
 
 }  // namespace driftline::bindings

@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -15,10 +17,13 @@
 #include "common.hpp"
 #include "convert.hpp"
 #include "driftline/feature_window.hpp"
+#include "driftline/hot.hpp"
+#include "driftline/prefetch.hpp"
 #include "driftline/window.hpp"
 #include "category_rule.hpp"
 #include "plain_type.hpp"
 #include "register.hpp"
+#include "request_path.hpp"
 
 namespace driftline::bindings {
 
@@ -47,7 +52,7 @@ constexpr std::size_t kMaxUnseenPerFeature = 8;
 // parsing text) for numeric features; hashable values looked up in `codes`
 // for categorical ones. None and NaN are missing; what cannot be read is
 // invalid. Never raises.
-double encode_value(std::size_t f, PyObject* value, PyObject* codes, double other, std::vector<py::object>* unseen,
+DRIFTLINE_HOT double encode_value(std::size_t f, PyObject* value, PyObject* codes, double other, std::vector<py::object>* unseen,
                     std::size_t unseen_cap, Py_ssize_t row) {
   if (value == Py_None) return kMissing;
   if (PyFloat_CheckExact(value)) {
@@ -93,43 +98,130 @@ double encode_value(std::size_t f, PyObject* value, PyObject* codes, double othe
   return PyFloat_AsDouble(code);  // codes are Python ints written by the encoder's owner
 }
 
-// One row of doubles laid out for FeatureWindow::observe (one column of
-// stride 0 per feature), on the stack up to kInline features. Each call has
-// its own: converting a value can run Python code (__float__, __hash__) and
-// let another thread observe through the same encoder meanwhile.
+// One row of doubles for FeatureWindow::observe_row, and the row's field
+// per feature while it is read, on the stack up to kInline features. Each
+// call has its own: converting a value can run Python code (__float__,
+// __hash__) and let another thread observe through the same encoder meanwhile.
 class RowScratch {
  public:
-  explicit RowScratch(std::size_t features) {
+  explicit RowScratch(std::size_t features) : features_(features) {
     if (features > kInline) {
       heap_values_.resize(features);
-      heap_columns_.resize(features);
-      heap_strides_.resize(features);
+      heap_fields_.resize(features);
       values_ = heap_values_.data();
-      columns_ = heap_columns_.data();
-      strides_ = heap_strides_.data();
+      fields_ = heap_fields_.data();
     }
-    for (std::size_t f = 0; f < features; ++f) {
-      columns_[f] = values_ + f;
-      strides_[f] = 0;
-    }
+    std::fill(fields_, fields_ + features, nullptr);
   }
   RowScratch(const RowScratch&) = delete;
   RowScratch& operator=(const RowScratch&) = delete;
+  ~RowScratch() {
+    for (std::size_t f = 0; f < features_; ++f) Py_XDECREF(fields_[f]);
+  }
 
   double& operator[](std::size_t f) noexcept { return values_[f]; }
-  FeatureRows rows() const noexcept { return {columns_, strides_}; }
+  const double* values() const noexcept { return values_; }
+  // The row's value for feature f, nullptr while none was found. The scratch
+  // holds a reference to each: converting one value may run Python code that
+  // changes the row.
+  PyObject* field(std::size_t f) const noexcept { return fields_[f]; }
+  void set_field(std::size_t f, PyObject* value) noexcept {
+    Py_XINCREF(value);
+    Py_XSETREF(fields_[f], value);
+  }
 
  private:
   static constexpr std::size_t kInline = 64;
+  std::size_t features_;
   double inline_values_[kInline];
-  const double* inline_columns_[kInline];
-  std::ptrdiff_t inline_strides_[kInline];
+  PyObject* inline_fields_[kInline];
   std::vector<double> heap_values_;
-  std::vector<const double*> heap_columns_;
-  std::vector<std::ptrdiff_t> heap_strides_;
+  std::vector<PyObject*> heap_fields_;
   double* values_ = inline_values_;
-  const double** columns_ = inline_columns_;
-  std::ptrdiff_t* strides_ = inline_strides_;
+  PyObject** fields_ = inline_fields_;
+};
+
+// A str's characters as CPython stores them (its kind: 1, 2 or 4 bytes per
+// character, the narrowest that holds them, so equal strs have equal bytes).
+struct StrBytes {
+  const void* data;
+  std::size_t size;  // bytes
+  int kind;
+};
+
+inline bool str_bytes(PyObject* s, StrBytes* out) {
+#if PY_VERSION_HEX < 0x030C0000
+  if (PyUnicode_READY(s) != 0) {  // a legacy (not ready) str that cannot be made ready: MemoryError
+    PyErr_Clear();
+    return false;
+  }
+#endif
+  out->kind = PyUnicode_KIND(s);
+  out->size = std::size_t(PyUnicode_GET_LENGTH(s)) * std::size_t(out->kind);
+  out->data = PyUnicode_DATA(s);
+  return true;
+}
+
+// The feature names' characters in one contiguous block, with the position
+// each field had in the last row read. Reading a row walks the row's own
+// fields (fresh in the caches: the service has just parsed them) and checks
+// each against the name the same position held last time, in this block:
+// names are not read as str objects, which a server's other work evicts from
+// the caches between requests (22 of them cost more than the row's own work).
+//
+// Guarantee: a field is matched to feature f only if its characters equal
+// name f's; a guess that misses is looked up in the name -> feature dict.
+// Thread safety: read and written with the GIL held, without running Python
+// code in between; a guess is only a hint, so a stale one costs a lookup.
+class NameTable {
+ public:
+  std::size_t size() const noexcept { return entries_.size(); }
+
+  // Brings the table's lines into the caches (see driftline/prefetch.hpp).
+  void prefetch() const noexcept {
+    prefetch_lines(entries_.data(), entries_.size() * sizeof(Entry));
+    prefetch_lines(chars_.data(), chars_.size());
+    prefetch_lines(guesses_.data(), guesses_.size() * sizeof(std::uint32_t));
+  }
+
+  void add(const py::str& name) {
+    StrBytes bytes{};
+    if (!str_bytes(name.ptr(), &bytes)) throw py::error_already_set();
+    entries_.push_back({std::uint32_t(chars_.size()), std::uint32_t(bytes.size), std::uint8_t(bytes.kind)});
+    chars_.append(static_cast<const char*>(bytes.data), bytes.size);
+    guesses_.push_back(std::uint32_t(guesses_.size()));  // first guess: fields in profile order
+  }
+
+  // The feature whose name the exact str `key` equals, given it is field
+  // `position` of its row: the guess for that position when it matches,
+  // else (learning the position) the lookup in `index`; -1 for no feature,
+  // -2 with the Python error set.
+  DRIFTLINE_HOT Py_ssize_t find(PyObject* key, std::size_t position, PyObject* index) {
+    StrBytes bytes{};
+    if (!str_bytes(key, &bytes)) return -2;
+    if (position < guesses_.size() && equals(guesses_[position], bytes)) return Py_ssize_t(guesses_[position]);
+    PyObject* feature = PyDict_GetItemWithError(index, key);  // borrowed; exact str keys run no Python code
+    if (feature == nullptr) return PyErr_Occurred() ? -2 : -1;
+    const Py_ssize_t f = PyLong_AsSsize_t(feature);
+    if (position < guesses_.size()) guesses_[position] = std::uint32_t(f);
+    return f;
+  }
+
+ private:
+  struct Entry {
+    std::uint32_t offset;  // into chars_
+    std::uint32_t size;    // bytes
+    std::uint8_t kind;
+  };
+
+  bool equals(std::uint32_t f, const StrBytes& bytes) const noexcept {
+    const Entry& e = entries_[f];
+    return e.size == bytes.size && e.kind == bytes.kind && std::memcmp(chars_.data() + e.offset, bytes.data, e.size) == 0;
+  }
+
+  std::string chars_;
+  std::vector<Entry> entries_;  // per feature
+  std::vector<std::uint32_t> guesses_;  // position in a row -> feature expected there
 };
 
 // Whether observe() reads a mapping whose first value is `v` as one row:
@@ -151,7 +243,9 @@ class RowEncoder {
     if (names.size() != codes.size()) throw py::value_error("names and codes differ in length");
     for (std::size_t f = 0; f < names.size(); ++f) {
       names_.push_back(names[f]);
+      if (index_.contains(names[f])) throw py::value_error("feature names must be distinct");
       index_[names[f]] = f;
+      if (PyUnicode_CheckExact(names[f].ptr())) name_table_.add(names[f]);
       const py::object& c = codes[f];
       if (!c.is_none() && !py::isinstance<py::dict>(c)) throw py::type_error("codes must be dicts or None");
       codes_.push_back(c);
@@ -163,6 +257,13 @@ class RowEncoder {
   }
 
   std::size_t features() const noexcept { return names_.size(); }
+
+  // Brings the tables a row's observe reads into the caches (see driftline/prefetch.hpp).
+  DRIFTLINE_HOT void prefetch() const noexcept {
+    name_table_.prefetch();
+    prefetch_lines(codes_.data(), codes_.size() * sizeof(py::object));
+    prefetch_lines(other_.data(), other_.size() * sizeof(double));
+  }
 
   void check(const FeatureWindow& window) const {
     if (window.features() != names_.size()) throw py::value_error("the encoder and the window have different features");
@@ -193,7 +294,7 @@ class RowEncoder {
   // Returns None when nothing is left for Python (no unseen category, no
   // unexpected field it did not count itself), else (now, unseen, rest) as
   // observe() gives them.
-  py::object observe_now(FeatureWindow& window, const py::dict& row, const ClockReader& clock) {
+  DRIFTLINE_HOT py::object observe_now(FeatureWindow& window, const py::dict& row, const ClockReader& clock) {
     check(window);
     PyObject *key, *value;
     Py_ssize_t pos = 0;
@@ -246,13 +347,13 @@ class RowEncoder {
 
  private:
   // Encodes one row into its own scratch and counts it; returns the fields matched.
-  std::size_t count_row(FeatureWindow& window, PyObject* row, double t, double now, std::vector<py::object>* unseen) {
+  DRIFTLINE_HOT std::size_t count_row(FeatureWindow& window, PyObject* row, double t, double now, std::vector<py::object>* unseen) {
     RowScratch scratch(names_.size());
+    if (!find_fields_by_walking(row, scratch)) find_fields_by_name(row, scratch);
     std::size_t matched = 0;
     for (std::size_t f = 0; f < names_.size(); ++f) {
-      PyObject* value = PyDict_GetItemWithError(row, names_[f].ptr());
+      PyObject* value = scratch.field(f);
       if (value == nullptr) {
-        if (PyErr_Occurred()) throw py::error_already_set();
         scratch[f] = kAbsent;
         continue;
       }
@@ -260,8 +361,39 @@ class RowEncoder {
       // one value per feature per row: at most one example each, no cap needed
       scratch[f] = encode_value(f, value, codes_[f].ptr(), other_[f], unseen, SIZE_MAX, 0);
     }
-    window.observe(scratch.rows(), 1, t, now);
+    window.observe_row(scratch.values(), t, now);
     return matched;
+  }
+
+  // Each feature's field of `row`, looked up by name (any keys, any values).
+  void find_fields_by_name(PyObject* row, RowScratch& scratch) const {
+    for (std::size_t f = 0; f < names_.size(); ++f) {
+      PyObject* value = PyDict_GetItemWithError(row, names_[f].ptr());  // borrowed
+      if (value == nullptr && PyErr_Occurred()) throw py::error_already_set();
+      scratch.set_field(f, value);
+    }
+  }
+
+  // Each feature's field of `row`, found by walking the row (see NameTable),
+  // when every key of the row and every name is an exact str (whose equality
+  // is their characters'; comparing them runs no Python code, so the row
+  // cannot change during the walk); false, having found nothing, otherwise.
+  // Dict keys are distinct, so each feature is found at most once, exactly
+  // as a lookup by name finds it.
+  DRIFTLINE_HOT bool find_fields_by_walking(PyObject* row, RowScratch& scratch) {
+    if (name_table_.size() != names_.size()) return false;
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    for (std::size_t position = 0; PyDict_Next(row, &pos, &key, &value); ++position) {
+      if (!PyUnicode_CheckExact(key)) {
+        for (std::size_t f = 0; f < names_.size(); ++f) scratch.set_field(f, nullptr);
+        return false;
+      }
+      const Py_ssize_t f = name_table_.find(key, position, index_.ptr());
+      if (f == -2) throw py::error_already_set();
+      if (f >= 0) scratch.set_field(std::size_t(f), value);
+    }
+    return true;
   }
 
   // The unexpected fields of a row that matched `matched` features (None when there are none).
@@ -380,7 +512,8 @@ class RowEncoder {
   }
 
   std::vector<py::str> names_;
-  py::dict index_;    // name -> feature
+  NameTable name_table_;  // the names again, when all are exact strs, for reading rows (see NameTable)
+  py::dict index_;        // name -> feature
   py::dict tracked_;  // unexpected field name -> (SketchWindow object, capsule of its pointer)
   std::vector<py::object> codes_;
   std::vector<double> other_;
@@ -446,7 +579,9 @@ void row_observer_dealloc(PyObject* object) {
   Py_DECREF(type);  // instances of a heap type hold a reference to it
 }
 
-PyObject* row_observer_observe(PyObject* object, PyObject* row) {
+PyTypeObject* row_observer_type = nullptr;  // set when the module registers it
+
+DRIFTLINE_HOT PyObject* row_observer_observe(PyObject* object, PyObject* row) {
   auto* self = reinterpret_cast<RowObserverObject*>(object);
   if (!PyDict_Check(row)) {
     PyErr_Format(PyExc_TypeError, "a row must be a dict, got %s", Py_TYPE(row)->tp_name);
@@ -481,6 +616,17 @@ PyType_Spec row_observer_spec = {"driftline._core.RowObserver", int(sizeof(RowOb
 
 }  // namespace
 
+bool is_row_observer(PyObject* object) { return row_observer_type != nullptr && Py_IS_TYPE(object, row_observer_type); }
+
+DRIFTLINE_HOT PyObject* observe_row_now(PyObject* observer, PyObject* row) { return row_observer_observe(observer, row); }
+
+DRIFTLINE_HOT void prefetch_row_observe(PyObject* observer) noexcept {
+  const auto* self = reinterpret_cast<const RowObserverObject*>(observer);
+  self->encoder_ptr->prefetch();
+  self->window_ptr->prefetch_row();
+  prefetch_object(*self->clock_ptr);
+}
+
 void register_row_encoder(py::module_& m) {
   py::class_<RowEncoder>(m, "RowEncoder", "Maps the fields of Python rows to a FeatureWindow's features.")
       .def(py::init<const std::vector<py::str>&, const std::vector<py::object>&>(), py::arg("names"), py::arg("codes"))
@@ -492,6 +638,7 @@ void register_row_encoder(py::module_& m) {
       .def_property_readonly("features", &RowEncoder::features);
   PyObject* type = PyType_FromSpec(&row_observer_spec);
   if (type == nullptr) throw py::error_already_set();
+  row_observer_type = reinterpret_cast<PyTypeObject*>(type);  // the module's reference keeps it alive
   m.add_object("RowObserver", py::reinterpret_steal<py::object>(type));
 }
 

@@ -6,8 +6,10 @@
 
 #include "clock.hpp"
 #include "plain_type.hpp"
+#include "driftline/hot.hpp"
 #include "driftline/window.hpp"
 #include "register.hpp"
+#include "request_path.hpp"
 
 namespace driftline::bindings {
 
@@ -36,6 +38,7 @@ struct TimerObject {
 };
 
 PyObject* timer_decorator = nullptr;  // driftline.monitor._timed, looked up on first use
+PyTypeObject* timer_type = nullptr;   // set when the module registers it
 
 PyObject* new_timer(PyTypeObject* type, PyObject* window, PyObject* clock) {
   SketchWindow* window_ptr = nullptr;
@@ -70,7 +73,7 @@ PyObject* timer_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   return new_timer(type, window, clock);
 }
 
-void timer_dealloc(PyObject* object) {
+DRIFTLINE_HOT void timer_dealloc(PyObject* object) {
   auto* self = reinterpret_cast<TimerObject*>(object);
   PyTypeObject* type = Py_TYPE(object);
   Py_XDECREF(self->window);
@@ -79,7 +82,7 @@ void timer_dealloc(PyObject* object) {
   Py_DECREF(type);  // instances of a heap type hold a reference to it
 }
 
-PyObject* timer_enter(PyObject* object, PyObject*) {
+DRIFTLINE_HOT PyObject* timer_enter(PyObject* object, PyObject*) {
   auto* self = reinterpret_cast<TimerObject*>(object);
   if (self->depth == kMaxDepth) {
     PyErr_SetString(PyExc_ValueError, "one latency timer object can be nested at most 16 deep; use monitor.time() per block");
@@ -90,7 +93,7 @@ PyObject* timer_enter(PyObject* object, PyObject*) {
   return object;
 }
 
-PyObject* timer_exit(PyObject* object, PyObject* const*, Py_ssize_t) {
+DRIFTLINE_HOT PyObject* timer_exit(PyObject* object, PyObject* const*, Py_ssize_t) {
   auto* self = reinterpret_cast<TimerObject*>(object);
   if (self->depth == 0) {
     PyErr_SetString(PyExc_ValueError, "the latency timer was exited more often than entered");
@@ -110,7 +113,7 @@ PyObject* timer_exit(PyObject* object, PyObject* const*, Py_ssize_t) {
 
 // A new timer on the same window and clock: what monitor.time() returns. It
 // copies the pointers this timer resolved: no pybind11 cast on this path.
-PyObject* timer_fresh(PyObject* object, PyObject*) {
+DRIFTLINE_HOT PyObject* timer_fresh(PyObject* object, PyObject*) {
   auto* source = reinterpret_cast<TimerObject*>(object);
   auto* self = reinterpret_cast<TimerObject*>(Py_TYPE(object)->tp_alloc(Py_TYPE(object), 0));
   if (self == nullptr) return nullptr;
@@ -171,6 +174,14 @@ PyType_Spec timer_spec = {"driftline._core.LatencyTimer", int(sizeof(TimerObject
 
 }  // namespace
 
+bool is_latency_timer(PyObject* object) { return timer_type != nullptr && Py_IS_TYPE(object, timer_type); }
+
+DRIFTLINE_HOT PyObject* fresh_latency_timer(PyObject* timer) { return timer_fresh(timer, nullptr); }
+
+DRIFTLINE_HOT void prefetch_timer_exit(PyObject* timer) noexcept {
+  reinterpret_cast<const TimerObject*>(timer)->window_ptr->prefetch_record();
+}
+
 void register_timer(py::module_& m) {
   py::class_<ClockReader>(m, "Clock", "A clock as the per-request paths read it (time.time without a Python call).")
       .def(py::init<py::object>(), py::arg("clock"))
@@ -181,6 +192,7 @@ void register_timer(py::module_& m) {
   m.attr("min_slot_width") = min_slot_width;
   PyObject* type = PyType_FromSpec(&timer_spec);
   if (type == nullptr) throw py::error_already_set();
+  timer_type = reinterpret_cast<PyTypeObject*>(type);  // the module's reference keeps it alive
   m.add_object("LatencyTimer", py::reinterpret_steal<py::object>(type));
 }
 

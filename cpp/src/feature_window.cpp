@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "driftline/errors.hpp"
+#include "driftline/prefetch.hpp"
 #include "driftline/serde.hpp"
 
 namespace driftline {
@@ -37,10 +38,12 @@ FeatureWindow::FeatureWindow(std::vector<Axis> axes, double width, std::int64_t 
     : ring_(FeatureBlock(std::move(axes)), width, length),
       last_seen_(ring_.prototype().features(), -std::numeric_limits<double>::infinity()) {
   stage_.capacity = stage_rows(last_seen_.size());
+  stage_.width = last_seen_.size() + 2;
 }
 
 FeatureWindow::FeatureWindow(const FeatureWindow& other) : ring_(other.ring()), last_seen_(other.last_seen()) {
   stage_.capacity = stage_rows(last_seen_.size());
+  stage_.width = last_seen_.size() + 2;
 }
 
 void FeatureWindow::fold() const {
@@ -58,9 +61,9 @@ void FeatureWindow::fold_locked() {
   std::vector<std::ptrdiff_t> strides(features, 0);
   const std::size_t staged = stage_.size.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < staged; ++i) {
-    const double* row = stage_.values.data() + i * features;
+    const double* row = stage_.rows.data() + i * (features + 2);
     for (std::size_t f = 0; f < features; ++f) columns[f] = row + f;
-    count(FeatureRows{columns.data(), strides.data()}, 1, stage_.times[i], stage_.nows[i]);
+    count(FeatureRows{columns.data(), strides.data()}, 1, row[features], row[features + 1]);
   }
   stage_.size.store(0, std::memory_order_release);
 }
@@ -87,35 +90,71 @@ void FeatureWindow::assign(const FeatureWindow& other) {
 FeatureWindow::FeatureWindow(Ring ring, std::vector<double> last_seen)
     : ring_(std::move(ring)), last_seen_(std::move(last_seen)) {
   stage_.capacity = stage_rows(last_seen_.size());
+  stage_.width = last_seen_.size() + 2;
+}
+
+void FeatureWindow::prefetch_row() const noexcept {
+  prefetch_object(stage_mutex_);
+  prefetch_object(stage_);
+  // Without the lock, only the atomics are read: the next row's place is a
+  // hint (another thread may stage meanwhile), inside the stage's allocation.
+  const double* rows = stage_.published.load(std::memory_order_acquire);
+  const std::size_t i = stage_.size.load(std::memory_order_relaxed);
+  if (rows != nullptr && i < stage_.capacity) {
+    prefetch_lines(rows + i * stage_.width, stage_.width * sizeof(double));
+  }
 }
 
 void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, double t, double now) {
   if (n == 1 && stage_.capacity > 1) {
     Ring::check_reading(t, now);  // all a single row's count can throw, but the total's overflow
     Lock lock(stage_mutex_);
-    if (stage_.size == stage_.capacity) fold_locked();
-    if (ring_.total() < kStageTotalLimit) {
-      const std::size_t features = last_seen_.size();
-      if (stage_.values.empty()) {  // allocated on first use: windows only read or merged never need it
-        stage_.values.resize(stage_.capacity * features);
-        stage_.times.resize(stage_.capacity);
-        stage_.nows.resize(stage_.capacity);
-      }
-      const std::size_t i = stage_.size.load(std::memory_order_relaxed);
-      double* row = stage_.values.data() + i * features;
-      for (std::size_t f = 0; f < features; ++f) row[f] = rows.columns[f][0];
-      stage_.times[i] = t;
-      stage_.nows[i] = now;
-      stage_.size.store(i + 1, std::memory_order_release);
+    if (double* row = stage_place()) {
+      for (std::size_t f = 0; f + 2 < stage_.width; ++f) row[f] = rows.columns[f][0];
+      commit_staged(row, t, now);
       return;
     }
-    fold_locked();
-    count(rows, n, t, now);
-    return;
   }
   Lock lock(stage_mutex_);
   fold_locked();
   count(rows, n, t, now);
+}
+
+void FeatureWindow::observe_row(const double* values, double t, double now) {
+  const std::size_t features = stage_.width - 2;
+  if (stage_.capacity > 1) {
+    Ring::check_reading(t, now);
+    Lock lock(stage_mutex_);
+    if (double* row = stage_place()) {
+      std::copy(values, values + features, row);
+      commit_staged(row, t, now);
+      return;
+    }
+  }
+  std::vector<const double*> columns(features);
+  for (std::size_t f = 0; f < features; ++f) columns[f] = values + f;
+  const std::vector<std::ptrdiff_t> strides(features, 0);
+  observe(FeatureRows{columns.data(), strides.data()}, 1, t, now);
+}
+
+double* FeatureWindow::stage_place() {
+  if (stage_.size == stage_.capacity) fold_locked();
+  if (ring_.total() >= kStageTotalLimit) {  // counted at once: staged rows could not all have room
+    fold_locked();
+    return nullptr;
+  }
+  if (stage_.rows.empty()) {  // allocated on first use: windows only read or merged never need it
+    stage_.rows.resize(stage_.capacity * stage_.width);
+    stage_.published.store(stage_.rows.data(), std::memory_order_release);
+  }
+  return stage_.rows.data() + stage_.size.load(std::memory_order_relaxed) * stage_.width;
+}
+
+void FeatureWindow::commit_staged(double* row, double t, double now) {
+  const std::size_t features = stage_.width - 2;
+  row[features] = t;
+  row[features + 1] = now;
+  stage_.size.store(stage_.size.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
 void FeatureWindow::count(const FeatureRows& rows, std::size_t n, double t, double now) {

@@ -18,7 +18,6 @@ import numpy.typing as npt
 
 from . import _core, _monitor_codec
 from ._clock import Clock, check_clock, read_clock
-from ._initialized import RequiresInit
 from ._evaluation import Judge, latency_report, overall_status, timestamp_reason
 from ._ingest import Ingest, times_of
 from ._trackers import Trackers
@@ -49,7 +48,7 @@ def _timed(timer: Any, function: Callable[..., Any]) -> Callable[..., Any]:
     return timed
 
 
-class Monitor(RequiresInit):
+class Monitor(_core.RequestPaths):
     """Compares live traffic with a :class:`~driftline.Profile`, per feature, in event-time buckets.
 
     ``window`` seconds of history are kept in buckets of ``bucket`` seconds
@@ -126,7 +125,7 @@ class Monitor(RequiresInit):
         self._latency: Window[QuantileSketch] = state[1]
         self._timer = _core.LatencyTimer(self._latency._core, self._clock_reader)
         self._ingest = Ingest(profile, self._core, self._trackers)
-        self._observe_now = _core.RowObserver(self._ingest.encoder, self._core, self._clock_reader).observe
+        self._set_request_paths(_core.RowObserver(self._ingest.encoder, self._core, self._clock_reader), self._timer)
 
     def _install(self, core: Any, latency: Window[QuantileSketch]) -> None:
         """Replaces the numeric state with a decoded one of the same layout (the per-request paths follow it)."""
@@ -134,7 +133,7 @@ class Monitor(RequiresInit):
         self._latency = latency
         self._timer = _core.LatencyTimer(latency._core, self._clock_reader)
         self._ingest.core = core
-        self._observe_now = _core.RowObserver(self._ingest.encoder, core, self._clock_reader).observe
+        self._set_request_paths(_core.RowObserver(self._ingest.encoder, core, self._clock_reader), self._timer)
 
     @property
     def _judge(self) -> Judge:
@@ -192,31 +191,18 @@ class Monitor(RequiresInit):
         )
 
     # -- observing ---------------------------------------------------------------
-    def observe(self, data: Any, t: Union[None, float, npt.ArrayLike] = None) -> None:
-        """Counts one row or a batch of rows at time ``t`` (the clock's now when None).
-
-        Rows: a dict of name -> scalar, or a 1-D array / list in profile order.
-        Batches: a mapping of name -> 1-D column, a pandas DataFrame, or a 2-D
-        array (rows x features, in profile order). ``t`` is one timestamp for
-        the whole call or, for a batch, a 1-D numeric array with one per row
-        (sorted or not: replaying logged traffic gives the state the rows would
-        have left one by one, late, future and expired rows counted as ever).
-        Missing fields, unexpected fields, None/NaN, non-finite and unreadable
-        values and unseen categories are counted, never raised on. Raises only
-        for shapes it cannot read (``TypeError``/``ValueError``), for a NaN
-        timestamp and for per-row timestamps that do not match the rows, before
-        counting anything.
-        """
-        if t is None and type(data) is dict:
-            # The per-request path: one core call reads the clock and counts the row.
-            left = self._observe_now(data)
-            if left is None:
-                return
-            if left is not NotImplemented:  # counted; unseen categories or unexpected fields to track
-                self._ingest.track_leftovers(*left)
-                return
+    # observe(data, t=None) and time() are methods of the C base,
+    # _core.RequestPaths, documented there: a row observed at the clock's now
+    # and a fresh latency timer, the per-request calls, run without a Python
+    # frame. The base calls these two for everything else.
+    def _observe_general(self, data: Any, t: Union[None, float, npt.ArrayLike]) -> None:
+        """``observe`` of anything but a dict row at the clock's now (see ``observe``)."""
         now = self._now()
         self._ingest.observe(data, times_of(data, t, now), now)
+
+    def _track_leftovers(self, left: tuple[float, Any, Any]) -> None:
+        """A counted row's unseen categories and unexpected fields, for the trackers."""
+        self._ingest.track_leftovers(*left)
 
     def observe_latency(self, seconds: Union[float, npt.ArrayLike], t: Optional[float] = None) -> None:
         """Adds one latency (or an array of them), in seconds, at time ``t``."""
@@ -224,16 +210,6 @@ class Monitor(RequiresInit):
             self._latency.record(seconds, t)  # type: ignore[arg-type]
         else:
             self._latency.fill(seconds, t)
-
-    def time(self) -> _core.LatencyTimer:
-        """Times a block or a function as latency: ``with m.time(): ...`` or ``@m.time()``.
-
-        The block's duration on the monotonic clock is recorded at the Monitor
-        clock's time of exit, also when the block raises. Use one ``time()``
-        per block (the decorator does this per call): a timer object is not
-        meant to be shared between threads or tasks.
-        """
-        return self._timer.fresh()
 
     # -- reporting ---------------------------------------------------------------
     def report(self, last: Optional[float] = None, *, detail: bool = False) -> Report:

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "driftline/feature_block.hpp"
+#include "driftline/hot.hpp"
 #include "driftline/mutex.hpp"
 #include "driftline/window.hpp"
 
@@ -60,7 +61,12 @@ class FeatureWindow {
   // it, unless the rows were counted as future (they are then not in the ring).
   // One row (n == 1) is staged (see the class comment) after the checks that
   // could throw: a NaN time, a clock reading outside the clock range.
-  void observe(const FeatureRows& rows, std::size_t n, double t, double now);
+  DRIFTLINE_HOT void observe(const FeatureRows& rows, std::size_t n, double t, double now);
+
+  // observe() of one row given as features() contiguous values: the
+  // per-request call, which copies the row into the stage without gathering
+  // it through column pointers.
+  DRIFTLINE_HOT void observe_row(const double* values, double t, double now);
 
   // Adds n rows, row i observed at time t[i] (any order), all at the clock
   // reading now: the same state as n single-row calls observe(row i, 1, t[i],
@@ -83,6 +89,10 @@ class FeatureWindow {
 
   // -inf for a feature never seen with a value.
   std::vector<double> last_seen() const;
+
+  // Brings the lines a one-row observe() touches into the caches (see
+  // prefetch.hpp): the stage's lock and fields, and the next row's place.
+  DRIFTLINE_HOT void prefetch_row() const noexcept;
 
   // Rows staged and not yet counted into the ring (for tests).
   std::size_t staged() const;
@@ -110,21 +120,31 @@ class FeatureWindow {
 
   static std::uint64_t next_identity() noexcept;
 
-  // Rows staged by single-row observe() calls, in call order: row i's values
-  // at values[i * features .. ), its time and clock reading at times[i], nows[i].
+  // Rows staged by single-row observe() calls, in call order: row i at
+  // rows[i * (features + 2)], its values and then its time and clock reading
+  // (one row's data lies in adjacent lines).
   struct Stage {
     std::size_t capacity = 1;  // rows; 1 turns staging off (one row is counted at once)
+    std::size_t width = 2;     // doubles per row: features + 2 (both set by the constructors, constant after)
     // Written under stage_mutex_; read without it by fold(), so a reader finds
     // an empty stage without waiting for a batch being counted. A thread always
     // sees its own staged rows (program order), so its reads include them.
     std::atomic<std::size_t> size{0};
-    std::vector<double> values, times, nows;
+    std::vector<double> rows;  // allocated on first use, never resized after
+    // rows.data() once allocated, for prefetch_row (which holds no lock).
+    std::atomic<const double*> published{nullptr};
   };
 
   // Counts the staged rows (under stage_mutex_); cannot throw: their times
   // were checked and the total has room (see observe).
   void fold() const;
   void fold_locked();
+  // Under stage_mutex_: the next staged row's place (the stage counted first
+  // when full), or nullptr, having counted the stage, when the ring's total
+  // is too close to 2^64 for staged rows (the row is then counted at once).
+  double* stage_place();
+  // Under stage_mutex_: stores the row's times after its values and makes it staged.
+  void commit_staged(double* row, double t, double now);
   // observe() without the stage.
   void count(const FeatureRows& rows, std::size_t n, double t, double now);
   void count(const FeatureRows& rows, std::size_t n, const double* t, double now);

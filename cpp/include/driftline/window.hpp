@@ -18,7 +18,9 @@
 #include "driftline/feature_block.hpp"
 #include "driftline/histogram.hpp"
 #include "driftline/kernels.hpp"
+#include "driftline/hot.hpp"
 #include "driftline/mutex.hpp"
+#include "driftline/prefetch.hpp"
 #include "driftline/quantile_sketch.hpp"
 #include "driftline/serde.hpp"
 #include "driftline/time_range.hpp"
@@ -232,12 +234,21 @@ class Window {
   // as fill() would check it, then kept with its time and clock reading and
   // counted, in order, when the stage is full or before any other member
   // reads or changes the window.
-  void record(double value, double t, double now) {
+  DRIFTLINE_HOT void record(double value, double t, double now) {
     check_reading(t, now);
     Lock lock(mutex_);
     if (staged_ == kStageValues) count_staged();
     check_room(staged_ + 1);  // every staged value has room: counting them can never overflow
     stage_[staged_++] = StagedValue{value, t, now};
+  }
+
+  // Brings the lines record() touches into the caches (see prefetch.hpp):
+  // the lock, the stage's size and the total (the stage's own slot is read
+  // under the lock only, so its line is left to record()).
+  void prefetch_record() const noexcept {
+    prefetch_object(mutex_);
+    prefetch_object(staged_);
+    prefetch_object(total_);
   }
 
   // Throws what fill(values, n, t, now) would throw for its times (a NaN t, a
