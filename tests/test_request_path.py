@@ -310,6 +310,28 @@ def test_an_uninitialized_monitor_refuses_the_request_calls() -> None:
         blank.time()
     with pytest.raises(AttributeError):
         blank.no_such_thing  # noqa: B018
+    with pytest.raises(NotInitializedError, match="Monitor object is not initialized"):
+        blank.report()
+    with pytest.raises(NotInitializedError):
+        blank.to_bytes()
+
+
+def test_every_piece_of_monitor_state_is_guarded() -> None:
+    # A new private attribute set by __init__ must join the guards, or an
+    # uninitialized Monitor would raise a bare AttributeError for it.
+    m = dl.Monitor(profile(), clock=Clock(100.0))
+    state = {name for name in vars(m) if name.startswith("_")}
+    guarded = {name for name, value in vars(dl.Monitor).items() if type(value).__name__ == "_Unset"}
+    assert state and state == guarded
+    assert m._core is vars(m)["_core"]  # an initialized Monitor reads its own state
+
+
+def test_the_monitor_keeps_the_generic_attribute_lookup() -> None:
+    # CPython specializes `monitor.observe(row)` into a direct call of the C
+    # method only when the type's attribute lookup is the generic one (no
+    # tp_getattro of its own, no __getattr__); else every call builds a bound method.
+    assert dl.Monitor.__getattribute__ is object.__getattribute__
+    assert not hasattr(dl.Monitor, "__getattr__")
 
 
 def test_a_row_wider_than_the_stage_is_counted_at_once() -> None:

@@ -71,7 +71,16 @@ class ClockReader {
   }
 
   DRIFTLINE_HOT double read() const {
-    if (wall_) return wall_clock_seconds();
+    if (DRIFTLINE_LIKELY(wall_)) return wall_clock_seconds();
+    return call_clock();
+  }
+
+  bool wall() const noexcept { return wall_; }
+  const pybind11::object& callable() const noexcept { return clock_; }
+
+ private:
+  // A clock other than time.time: a Python call (tests' and replays' clocks).
+  DRIFTLINE_COLD double call_clock() const {
     const pybind11::object reading = clock_();
     const double now = PyFloat_AsDouble(reading.ptr());  // float() semantics: __float__, __index__
     if (now == -1.0 && PyErr_Occurred()) throw pybind11::error_already_set();
@@ -79,10 +88,6 @@ class ClockReader {
     return now;
   }
 
-  bool wall() const noexcept { return wall_; }
-  const pybind11::object& callable() const noexcept { return clock_; }
-
- private:
   pybind11::object clock_;
   bool wall_ = false;
 };

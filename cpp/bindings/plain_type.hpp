@@ -15,11 +15,14 @@
 #include <new>
 #include <stdexcept>
 
+#include "driftline/hot.hpp"
+
 namespace driftline::bindings {
 
 // Sets the Python error for the C++ exception being handled, as pybind11's
-// default translation would for the exceptions these paths can throw.
-inline void set_error_from_current_exception() {
+// default translation would for the exceptions these paths can throw (cold:
+// out of the paths' own code).
+DRIFTLINE_COLD inline void set_error_from_current_exception() {
   try {
     throw;
   } catch (pybind11::error_already_set& e) {

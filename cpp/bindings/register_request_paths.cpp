@@ -8,10 +8,13 @@
 // cases (batches, explicit times, rows the core leaves to Python, leftovers to
 // track, an uninitialized Monitor) goes to the Python layer's methods.
 //
-// It also does what driftline._initialized.RequiresInit does for Python
-// classes (a missing private attribute raises NotInitializedError), in its
-// attribute lookup: a Python __getattr__ would put a Python-level hook in
-// front of every attribute the Monitor's users and methods read.
+// The type keeps the generic attribute lookup (no tp_getattro, and the
+// Monitor no __getattr__): CPython's specializing interpreter only
+// specializes `monitor.observe(row)` into a direct call of the method on a
+// type whose lookup is the generic one; otherwise each call looks the method
+// up and builds a bound method object. An uninitialized Monitor is reported
+// by the Python layer's guards on its state (driftline._initialized.guard_state),
+// which the fallbacks below read.
 //
 // Thread safety: the fields are read and replaced only with the GIL held.
 #include <pybind11/pybind11.h>
@@ -55,29 +58,6 @@ void paths_dealloc(PyObject* self) {
   Py_DECREF(type);
 }
 
-// Generic attribute lookup; an attribute missing from an instance whose
-// __init__ did not complete is reported as such when its name is private
-// (one underscore): the names __init__ sets. Public and dunder names keep the
-// plain AttributeError (hasattr, copy and pickle probe those).
-DRIFTLINE_HOT PyObject* paths_getattro(PyObject* self, PyObject* name) {
-  PyObject* found = PyObject_GenericGetAttr(self, name);
-  if (found != nullptr || !PyErr_ExceptionMatches(PyExc_AttributeError) || !PyUnicode_Check(name)) return found;
-  const Py_ssize_t length = PyUnicode_GET_LENGTH(name);
-  const bool private_name = length > 0 && PyUnicode_READ_CHAR(name, 0) == '_' &&
-                            !(length > 1 && PyUnicode_READ_CHAR(name, 1) == '_');
-  if (!private_name) return nullptr;
-  PyErr_Clear();  // replaced by the error below
-  PyObject* module = PyImport_ImportModule("driftline._initialized");
-  if (module == nullptr) return nullptr;
-  PyObject* error = PyObject_GetAttrString(module, "NotInitializedError");
-  Py_DECREF(module);
-  if (error == nullptr) return nullptr;
-  PyErr_Format(error, "%s object is not initialized: its __init__ was not called or did not complete (no %U)",
-               Py_TYPE(self)->tp_name, name);  // a Python class's tp_name is its __name__
-  Py_DECREF(error);
-  return nullptr;
-}
-
 PyObject* set_request_paths(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   if (nargs != 2) {
     PyErr_Format(PyExc_TypeError, "_set_request_paths() takes 2 arguments (%zd given)", nargs);
@@ -100,7 +80,7 @@ PyObject* set_request_paths(PyObject* self, PyObject* const* args, Py_ssize_t na
 
 // observe(data, t=None), parsed as a Python def would: one or two positional
 // arguments, or data/t by keyword, not both ways.
-DRIFTLINE_HOT bool parse_observe_arguments(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, PyObject** data,
+bool parse_observe_arguments(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, PyObject** data,
                              PyObject** t) {
   *data = nargs > 0 ? args[0] : nullptr;
   *t = nargs > 1 ? args[1] : nullptr;
@@ -131,19 +111,29 @@ DRIFTLINE_HOT bool parse_observe_arguments(PyObject* const* args, Py_ssize_t nar
   return true;
 }
 
-DRIFTLINE_HOT PyObject* paths_observe(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+// A counted row's leftovers (unseen categories, unexpected fields) for the
+// Python trackers; consumes `left`.
+DRIFTLINE_COLD PyObject* track_leftovers(PyObject* self, PyObject* left) {
+  static PyObject* const track = PyUnicode_InternFromString("_track_leftovers");  // immortal for the process
+  PyObject* result = track == nullptr ? nullptr : PyObject_CallMethodOneArg(self, track, left);
+  Py_DECREF(left);
+  return result;
+}
+
+// observe() of anything but `monitor.observe(row)` with a dict row the core
+// counts itself: a dict row given by keyword or with t=None is still the
+// core's (unless `not_a_row`: the core has just refused it), the rest the
+// Python layer's general path.
+DRIFTLINE_COLD PyObject* observe_general(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
+                                         bool not_a_row) {
   PyObject *data, *t;
   if (!parse_observe_arguments(args, nargs, kwnames, &data, &t)) return nullptr;
   PyObject* observer = paths_of(self)->observer;
-  if (observer != nullptr && (t == nullptr || t == Py_None) && PyDict_CheckExact(data)) {
+  if (!not_a_row && observer != nullptr && (t == nullptr || t == Py_None) && PyDict_CheckExact(data)) {
     PyObject* left = observe_row_now(observer, data);
     if (left != Py_NotImplemented) {
       if (left == nullptr || left == Py_None) return left;
-      // Counted; unseen categories or unexpected fields for the Python trackers.
-      static PyObject* const track = PyUnicode_InternFromString("_track_leftovers");  // immortal for the process
-      PyObject* result = track == nullptr ? nullptr : PyObject_CallMethodOneArg(self, track, left);
-      Py_DECREF(left);
-      return result;
+      return track_leftovers(self, left);
     }
     Py_DECREF(left);
   }
@@ -152,20 +142,40 @@ DRIFTLINE_HOT PyObject* paths_observe(PyObject* self, PyObject* const* args, Py_
   return PyObject_CallMethodObjArgs(self, general, data, t == nullptr ? Py_None : t, nullptr);
 }
 
-DRIFTLINE_HOT PyObject* paths_time(PyObject* self, PyObject*) {
-  PyObject* timer = paths_of(self)->timer;
-  if (timer != nullptr) {
-    // The timer starts a request: what the request's observe and the timer's
-    // exit will touch is asked for now, to arrive while the service works.
-    prefetch_timer_exit(timer);
-    if (paths_of(self)->observer != nullptr) prefetch_row_observe(paths_of(self)->observer);
-    return fresh_latency_timer(timer);
+// The per-request case, `monitor.observe(row)` with one positional dict row,
+// as one straight path; everything else is observe_general's.
+DRIFTLINE_HOT PyObject* paths_observe(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  PyObject* observer = paths_of(self)->observer;
+  if (DRIFTLINE_LIKELY(nargs == 1 && kwnames == nullptr && observer != nullptr && PyDict_CheckExact(args[0]))) {
+    PyObject* left = observe_row_now(observer, args[0]);
+    if (DRIFTLINE_LIKELY(left == Py_None)) return left;  // counted, nothing left for Python
+    if (left == nullptr) return nullptr;
+    if (left != Py_NotImplemented) return track_leftovers(self, left);
+    Py_DECREF(left);
+    return observe_general(self, args, nargs, kwnames, true);
   }
+  return observe_general(self, args, nargs, kwnames, false);
+}
+
+// time() on a Monitor whose paths are not set: its _timer (an uninitialized
+// Monitor's guard raises there).
+DRIFTLINE_COLD PyObject* time_general(PyObject* self) {
   PyObject* prototype = PyObject_GetAttrString(self, "_timer");  // an uninitialized Monitor says so here
   if (prototype == nullptr) return nullptr;
   PyObject* fresh = PyObject_CallMethod(prototype, "fresh", nullptr);
   Py_DECREF(prototype);
   return fresh;
+}
+
+DRIFTLINE_HOT PyObject* paths_time(PyObject* self, PyObject*) {
+  PyObject* timer = paths_of(self)->timer;
+  PyObject* observer = paths_of(self)->observer;
+  if (DRIFTLINE_UNLIKELY(timer == nullptr || observer == nullptr)) return time_general(self);
+  // The timer starts a request: what the request's observe and the timer's
+  // exit will touch is asked for now, to arrive while the service works.
+  prefetch_timer_exit(timer);
+  prefetch_row_observe(observer);
+  return fresh_latency_timer(timer);
 }
 
 // The Monitor's documentation of these two methods lives here, with them.
@@ -200,7 +210,6 @@ PyMethodDef paths_methods[] = {
 PyType_Slot paths_slots[] = {
     {Py_tp_new, reinterpret_cast<void*>(PyType_GenericNew)},
     {Py_tp_dealloc, reinterpret_cast<void*>(paths_dealloc)},
-    {Py_tp_getattro, reinterpret_cast<void*>(paths_getattro)},
     {Py_tp_traverse, reinterpret_cast<void*>(paths_traverse)},
     {Py_tp_clear, reinterpret_cast<void*>(paths_clear)},
     {Py_tp_methods, paths_methods},

@@ -199,12 +199,10 @@ class NameTable {
   DRIFTLINE_HOT Py_ssize_t find(PyObject* key, std::size_t position, PyObject* index) {
     StrBytes bytes{};
     if (!str_bytes(key, &bytes)) return -2;
-    if (position < guesses_.size() && equals(guesses_[position], bytes)) return Py_ssize_t(guesses_[position]);
-    PyObject* feature = PyDict_GetItemWithError(index, key);  // borrowed; exact str keys run no Python code
-    if (feature == nullptr) return PyErr_Occurred() ? -2 : -1;
-    const Py_ssize_t f = PyLong_AsSsize_t(feature);
-    if (position < guesses_.size()) guesses_[position] = std::uint32_t(f);
-    return f;
+    if (DRIFTLINE_LIKELY(position < guesses_.size() && equals(guesses_[position], bytes))) {
+      return Py_ssize_t(guesses_[position]);
+    }
+    return learn(key, position, index);
   }
 
  private:
@@ -213,6 +211,16 @@ class NameTable {
     std::uint32_t size;    // bytes
     std::uint8_t kind;
   };
+
+  // find() for a key the guess missed: the lookup in `index`, and the
+  // position learned (a changed field order, an unexpected field).
+  Py_ssize_t learn(PyObject* key, std::size_t position, PyObject* index) {
+    PyObject* feature = PyDict_GetItemWithError(index, key);  // borrowed; exact str keys run no Python code
+    if (feature == nullptr) return PyErr_Occurred() ? -2 : -1;
+    const Py_ssize_t f = PyLong_AsSsize_t(feature);
+    if (position < guesses_.size()) guesses_[position] = std::uint32_t(f);
+    return f;
+  }
 
   bool equals(std::uint32_t f, const StrBytes& bytes) const noexcept {
     const Entry& e = entries_[f];
@@ -294,19 +302,26 @@ class RowEncoder {
   // Returns None when nothing is left for Python (no unseen category, no
   // unexpected field it did not count itself), else (now, unseen, rest) as
   // observe() gives them.
-  DRIFTLINE_HOT py::object observe_now(FeatureWindow& window, const py::dict& row, const ClockReader& clock) {
+  py::object observe_now(FeatureWindow& window, const py::dict& row, const ClockReader& clock) {
     check(window);
+    return py::reinterpret_steal<py::object>(observe_checked(window, row.ptr(), clock));
+  }
+
+  // observe_now on a window check() accepted (a RowObserver's), as a new
+  // reference: the request's path, straight through; leftovers are built
+  // out of line.
+  DRIFTLINE_HOT PyObject* observe_checked(FeatureWindow& window, PyObject* row, const ClockReader& clock) {
     PyObject *key, *value;
     Py_ssize_t pos = 0;
-    if (PyDict_Next(row.ptr(), &pos, &key, &value) && !plain_scalar(value)) {
-      return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    if (DRIFTLINE_UNLIKELY(PyDict_Next(row, &pos, &key, &value) && !plain_scalar(value))) {
+      Py_INCREF(Py_NotImplemented);
+      return Py_NotImplemented;
     }
     const double now = clock.read();
     std::vector<py::object> unseen;
-    const std::size_t matched = count_row(window, row.ptr(), now, now, &unseen);
-    py::object rest = unexpected_of(row, matched, now, now);
-    if (unseen.empty() && rest.is_none()) return py::none();
-    return py::make_tuple(now, unseen_pairs(unseen), rest);
+    const std::size_t matched = count_row(window, row, now, now, &unseen);
+    if (DRIFTLINE_LIKELY(unseen.empty() && Py_ssize_t(matched) == PyDict_GET_SIZE(row))) Py_RETURN_NONE;
+    return leftovers(row, matched, now, unseen);
   }
 
   // Observes a batch given as a dict of name -> column (n values each): numeric
@@ -358,15 +373,20 @@ class RowEncoder {
         continue;
       }
       ++matched;
-      // one value per feature per row: at most one example each, no cap needed
-      scratch[f] = encode_value(f, value, codes_[f].ptr(), other_[f], unseen, SIZE_MAX, 0);
+      PyObject* codes = codes_[f].ptr();
+      // A float of a numeric feature is its value (NaN included: missing);
+      // the rest is encode_value's. One value per feature per row: at most one
+      // example each, no cap needed.
+      scratch[f] = DRIFTLINE_LIKELY(PyFloat_CheckExact(value) && codes == Py_None)
+                       ? PyFloat_AS_DOUBLE(value)
+                       : encode_value(f, value, codes, other_[f], unseen, SIZE_MAX, 0);
     }
     window.observe_row(scratch.values(), t, now);
     return matched;
   }
 
   // Each feature's field of `row`, looked up by name (any keys, any values).
-  void find_fields_by_name(PyObject* row, RowScratch& scratch) const {
+  DRIFTLINE_COLD void find_fields_by_name(PyObject* row, RowScratch& scratch) const {
     for (std::size_t f = 0; f < names_.size(); ++f) {
       PyObject* value = PyDict_GetItemWithError(row, names_[f].ptr());  // borrowed
       if (value == nullptr && PyErr_Occurred()) throw py::error_already_set();
@@ -385,15 +405,27 @@ class RowEncoder {
     PyObject *key, *value;
     Py_ssize_t pos = 0;
     for (std::size_t position = 0; PyDict_Next(row, &pos, &key, &value); ++position) {
-      if (!PyUnicode_CheckExact(key)) {
-        for (std::size_t f = 0; f < names_.size(); ++f) scratch.set_field(f, nullptr);
-        return false;
-      }
+      if (DRIFTLINE_UNLIKELY(!PyUnicode_CheckExact(key))) return forget_fields(scratch);
       const Py_ssize_t f = name_table_.find(key, position, index_.ptr());
       if (f == -2) throw py::error_already_set();
       if (f >= 0) scratch.set_field(std::size_t(f), value);
     }
     return true;
+  }
+
+  // (now, unseen, rest) for a row observe_checked counted at now, or None
+  // when the tracked fields took every unexpected one (new reference).
+  DRIFTLINE_COLD PyObject* leftovers(PyObject* row, std::size_t matched, double now,
+                                     const std::vector<py::object>& unseen) {
+    py::object rest = unexpected_of(py::reinterpret_borrow<py::dict>(row), matched, now, now);
+    if (unseen.empty() && rest.is_none()) Py_RETURN_NONE;
+    return py::make_tuple(now, unseen_pairs(unseen), rest).release().ptr();
+  }
+
+  // Undoes a walk that met a key other than an exact str; false.
+  DRIFTLINE_COLD bool forget_fields(RowScratch& scratch) const {
+    for (std::size_t f = 0; f < names_.size(); ++f) scratch.set_field(f, nullptr);
+    return false;
   }
 
   // The unexpected fields of a row that matched `matched` features (None when there are none).
@@ -581,16 +613,16 @@ void row_observer_dealloc(PyObject* object) {
 
 PyTypeObject* row_observer_type = nullptr;  // set when the module registers it
 
+DRIFTLINE_COLD PyObject* refuse_row(PyObject* row) {
+  PyErr_Format(PyExc_TypeError, "a row must be a dict, got %s", Py_TYPE(row)->tp_name);
+  return nullptr;
+}
+
 DRIFTLINE_HOT PyObject* row_observer_observe(PyObject* object, PyObject* row) {
   auto* self = reinterpret_cast<RowObserverObject*>(object);
-  if (!PyDict_Check(row)) {
-    PyErr_Format(PyExc_TypeError, "a row must be a dict, got %s", Py_TYPE(row)->tp_name);
-    return nullptr;
-  }
+  if (DRIFTLINE_UNLIKELY(!PyDict_Check(row))) return refuse_row(row);
   try {
-    return self->encoder_ptr->observe_now(*self->window_ptr, py::reinterpret_borrow<py::dict>(row), *self->clock_ptr)
-        .release()
-        .ptr();
+    return self->encoder_ptr->observe_checked(*self->window_ptr, row, *self->clock_ptr);
   } catch (...) {
     set_error_from_current_exception();
     return nullptr;

@@ -82,31 +82,42 @@ DRIFTLINE_HOT void timer_dealloc(PyObject* object) {
   Py_DECREF(type);  // instances of a heap type hold a reference to it
 }
 
+DRIFTLINE_COLD PyObject* refuse_nesting() {
+  PyErr_SetString(PyExc_ValueError, "one latency timer object can be nested at most 16 deep; use monitor.time() per block");
+  return nullptr;
+}
+
 DRIFTLINE_HOT PyObject* timer_enter(PyObject* object, PyObject*) {
   auto* self = reinterpret_cast<TimerObject*>(object);
-  if (self->depth == kMaxDepth) {
-    PyErr_SetString(PyExc_ValueError, "one latency timer object can be nested at most 16 deep; use monitor.time() per block");
-    return nullptr;
-  }
+  if (DRIFTLINE_UNLIKELY(self->depth == kMaxDepth)) return refuse_nesting();
   self->starts[self->depth++] = monotonic_seconds();
   Py_INCREF(object);
   return object;
 }
 
-DRIFTLINE_HOT PyObject* timer_exit(PyObject* object, PyObject* const*, Py_ssize_t) {
-  auto* self = reinterpret_cast<TimerObject*>(object);
-  if (self->depth == 0) {
-    PyErr_SetString(PyExc_ValueError, "the latency timer was exited more often than entered");
-    return nullptr;
-  }
-  const double seconds = monotonic_seconds() - self->starts[self->depth - 1];
+DRIFTLINE_COLD PyObject* refuse_exit() {
+  PyErr_SetString(PyExc_ValueError, "the latency timer was exited more often than entered");
+  return nullptr;
+}
+
+// The clock reading and the record, with their errors: a NaN clock, a count
+// at 2^64 - 1 (the start stays and nothing is recorded).
+DRIFTLINE_HOT bool record_latency(TimerObject* self, double seconds) {
   try {
-    const double now = self->clock_ptr->read();  // may raise (a NaN clock): the start stays, nothing is recorded
+    const double now = self->clock_ptr->read();
     self->window_ptr->record(seconds, now, now);
+    return true;
   } catch (...) {
     set_error_from_current_exception();
-    return nullptr;
+    return false;
   }
+}
+
+DRIFTLINE_HOT PyObject* timer_exit(PyObject* object, PyObject* const*, Py_ssize_t) {
+  auto* self = reinterpret_cast<TimerObject*>(object);
+  if (DRIFTLINE_UNLIKELY(self->depth == 0)) return refuse_exit();
+  const double seconds = monotonic_seconds() - self->starts[self->depth - 1];
+  if (DRIFTLINE_UNLIKELY(!record_latency(self, seconds))) return nullptr;
   --self->depth;
   Py_RETURN_FALSE;  // exceptions in the block propagate
 }

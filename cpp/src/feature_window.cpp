@@ -121,16 +121,20 @@ void FeatureWindow::observe(const FeatureRows& rows, std::size_t n, double t, do
 }
 
 void FeatureWindow::observe_row(const double* values, double t, double now) {
-  const std::size_t features = stage_.width - 2;
-  if (stage_.capacity > 1) {
+  if (DRIFTLINE_LIKELY(stage_.capacity > 1)) {
     Ring::check_reading(t, now);
     Lock lock(stage_mutex_);
     if (double* row = stage_place()) {
-      std::copy(values, values + features, row);
+      std::copy(values, values + (stage_.width - 2), row);
       commit_staged(row, t, now);
       return;
     }
   }
+  observe_row_at_once(values, t, now);
+}
+
+void FeatureWindow::observe_row_at_once(const double* values, double t, double now) {
+  const std::size_t features = stage_.width - 2;
   std::vector<const double*> columns(features);
   for (std::size_t f = 0; f < features; ++f) columns[f] = values + f;
   const std::vector<std::ptrdiff_t> strides(features, 0);
@@ -139,7 +143,12 @@ void FeatureWindow::observe_row(const double* values, double t, double now) {
 
 double* FeatureWindow::stage_place() {
   if (stage_.size == stage_.capacity) fold_locked();
-  if (ring_.total() >= kStageTotalLimit) {  // counted at once: staged rows could not all have room
+  // The ring's total is checked only for the first row of a stage: it
+  // changes only under stage_mutex_, by writers that count the stage first
+  // (fold, count, merge, assign), so it cannot grow while rows are staged,
+  // and a stage that started below the limit folds at most capacity rows.
+  if (stage_.size.load(std::memory_order_relaxed) == 0 &&
+      ring_.total() >= kStageTotalLimit) {  // counted at once: staged rows could not all have room
     fold_locked();
     return nullptr;
   }

@@ -258,8 +258,8 @@ void QuantileSketch::fill_into(State& s, const double* values, std::size_t n) co
         ++base[c][offset];
       }
     }
-    if (n_pos) s.positive.note_range(plo >> by, phi >> by);
-    if (n_neg) s.negative.note_range(nlo >> by, nhi >> by);
+    if (n_pos) s.positive.note_added(plo >> by, phi >> by, n_pos);
+    if (n_neg) s.negative.note_added(nlo >> by, nhi >> by, n_neg);
   }
 }
 

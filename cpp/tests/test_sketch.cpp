@@ -229,3 +229,34 @@ DL_TEST(reference_quantiles_equal_sorted_computation) {
     dltest::record("quantiles_" + std::to_string(trial), expected);
   }
 }
+
+DL_TEST(count_is_the_sum_of_the_buckets_through_every_change) {
+  // The stores keep their totals as they change; count() must equal the
+  // buckets' sum plus zeros after records, fills, downscales, merges and decodes.
+  auto bucket_sum = [](const QuantileSketch& s) {
+    std::uint64_t total = s.zero_count();
+    for (bool negative : {false, true}) {
+      for (const auto& bucket : s.buckets(negative)) total += bucket.second;
+    }
+    return total;
+  };
+  const std::vector<double> x = sketch_inputs(29, 6000);
+  std::uint64_t finite = 0;
+  for (double v : x) finite += std::isfinite(v) ? 1 : 0;
+  QuantileSketch sketch(8, 64);  // few buckets: records and fills downscale on the way
+  for (std::size_t i = 0; i < 3000; ++i) sketch.record(x[i]);
+  CHECK(sketch.count() == bucket_sum(sketch));
+  sketch.fill(x.data() + 3000, 7);  // in place
+  sketch.fill(x.data() + 3007, 2993);  // privately, then folded
+  CHECK(sketch.count() == finite && sketch.count() == bucket_sum(sketch));
+  QuantileSketch other(10, 256);
+  other.fill(x.data(), 1000);
+  sketch.merge(other);
+  CHECK(sketch.count() == bucket_sum(sketch));
+  const std::vector<std::uint8_t> bytes = sketch.to_bytes();
+  const QuantileSketch decoded = QuantileSketch::from_bytes(bytes.data(), bytes.size());
+  CHECK(decoded.count() == sketch.count() && decoded.count() == bucket_sum(decoded));
+  QuantileSketch grown = decoded;
+  grown.record(1e300);  // a decoded sketch keeps counting from its decoded total
+  CHECK(grown.count() == decoded.count() + 1 && grown.count() == bucket_sum(grown));
+}

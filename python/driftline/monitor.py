@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from . import _core, _monitor_codec
 from ._clock import Clock, check_clock, read_clock
+from ._initialized import guard_state
 from ._evaluation import Judge, latency_report, overall_status, timestamp_reason
 from ._ingest import Ingest, times_of
 from ._trackers import Trackers
@@ -375,3 +376,18 @@ class Monitor(_core.RequestPaths):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "Monitor":
         return self.__copy__()
+
+
+# What __init__ (or a decoder, through _setup) sets on every Monitor. Reading
+# any of it on an uninitialized one (Monitor.__new__, a subclass that skipped
+# super().__init__) raises NotInitializedError; observe() and time() read it
+# there too. Kept as class-level guards rather than a __getattr__: the class's
+# attribute lookup stays the generic one, so calls of the C base's methods are
+# specialized by the interpreter (no bound method built per request).
+guard_state(
+    Monitor,
+    (
+        "_profile_bytes", "_fingerprint", "_profile_copy", "_judge_instance", "_policy", "_clock", "_clock_reader",
+        "_window_seconds", "_bucket", "_length", "_trackers", "_names", "_core", "_latency", "_timer", "_ingest",
+    ),
+)

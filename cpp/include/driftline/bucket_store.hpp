@@ -11,7 +11,8 @@ namespace driftline {
 // BucketStore: counts of buckets lo() .. hi(), stored densely. The allocation
 // may extend past the occupied range (slack for growth), never past the span the
 // owner allows, so memory stays bounded by the owner's max_buckets.
-// Not synchronized: the owning sketch holds the lock.
+// total() is kept as the counts change (O(1): a sketch checks its room for
+// every value it counts). Not synchronized: the owning sketch holds the lock.
 class BucketStore {
  public:
   bool empty() const noexcept { return lo_ > hi_; }
@@ -22,11 +23,8 @@ class BucketStore {
     if (index < base_ || index >= base_ + std::int32_t(counts_.size())) return 0;
     return counts_[std::size_t(index - base_)];
   }
-  std::uint64_t total() const noexcept {
-    std::uint64_t t = 0;
-    for (std::int32_t i = lo_; i <= hi_ && !empty(); ++i) t += count(i);
-    return t;
-  }
+  // The sum of the counts (the owner keeps it at most 2^64 - 1).
+  std::uint64_t total() const noexcept { return total_; }
 
   // Makes [first, last] addressable; the occupied-plus-new span must be at most
   // `limit` buckets (the caller lowers the scale first when it would not be).
@@ -50,13 +48,16 @@ class BucketStore {
   // Adds c to bucket `index`, which cover() made addressable.
   void add(std::int32_t index, std::uint64_t c) noexcept {
     counts_[std::size_t(index - base_)] += c;
+    total_ += c;
     lo_ = std::min(lo_, index);
     hi_ = std::max(hi_, index);
   }
-  // For bulk adds: counts of bucket i live at data()[i - base()]. Call note_range after.
+  // For bulk adds: counts of bucket i live at data()[i - base()]. Call
+  // note_added after, with the span written and the sum of the increments.
   std::uint64_t* data() noexcept { return counts_.data(); }
   std::int32_t base() const noexcept { return base_; }
-  void note_range(std::int32_t first, std::int32_t last) noexcept {
+  void note_added(std::int32_t first, std::int32_t last, std::uint64_t added) noexcept {
+    total_ += added;
     lo_ = std::min(lo_, first);
     hi_ = std::max(hi_, last);
   }
@@ -90,6 +91,8 @@ class BucketStore {
     }
     base_ = lo_ = first;
     hi_ = first + std::int32_t(counts.size()) - 1;
+    total_ = 0;
+    for (const std::uint64_t c : counts) total_ += c;  // the decoder checked that they add up without wrapping
     counts_ = std::move(counts);
   }
 
@@ -109,6 +112,7 @@ class BucketStore {
   std::int32_t base_ = 0;
   std::int32_t lo_ = INT32_MAX;
   std::int32_t hi_ = INT32_MIN;
+  std::uint64_t total_ = 0;  // sum of counts_ (downscale() and cover() move counts, never change it)
 };
 
 }  // namespace driftline

@@ -145,6 +145,8 @@ class FeatureWindow {
   double* stage_place();
   // Under stage_mutex_: stores the row's times after its values and makes it staged.
   void commit_staged(double* row, double t, double now);
+  // observe_row() without the stage: rows too wide for it, or a total near 2^64.
+  DRIFTLINE_COLD void observe_row_at_once(const double* values, double t, double now);
   // observe() without the stage.
   void count(const FeatureRows& rows, std::size_t n, double t, double now);
   void count(const FeatureRows& rows, std::size_t n, const double* t, double now);

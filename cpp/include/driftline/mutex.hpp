@@ -2,7 +2,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdint>
 #include <mutex>
+
+#include "driftline/hot.hpp"
 
 namespace driftline {
 
@@ -27,14 +31,19 @@ inline std::atomic<const WaitHooks*>& wait_hooks() noexcept {
 // lock taken afterwards (a static object).
 inline void set_wait_hooks(const WaitHooks* hooks) noexcept { wait_hooks().store(hooks, std::memory_order_release); }
 
-// Mutex: a std::mutex (BasicLockable, Lockable) whose uncontended lock() is a
-// single try_lock, and whose contended lock() calls the wait hooks around the
-// blocking wait. Invariant that keeps this free of deadlock with the host's
-// lock: no core code calls back into the host while holding a Mutex, so the
-// only thread that holds a core lock and waits for the host's lock is one
-// returning from a contended lock(); every host-lock holder that wants that
-// core lock releases the host's lock first (the hooks), and the core lock's
-// holder then proceeds. Not recursive.
+// Mutex: a lock (BasicLockable, Lockable) whose uncontended lock() and
+// unlock() are one atomic instruction each, inline: the per-request paths take
+// two or three locks, and a call into the C library's pthread functions per
+// lock and unlock is more code for a server's other work to evict. A
+// contended lock() calls the wait hooks around a blocking wait on a parking
+// slot (a std::mutex and condition variable that the locks whose addresses
+// hash to it share). Invariant that keeps this free of deadlock with the
+// host's lock: no core code calls back into the host while holding a Mutex,
+// so the only thread that holds a core lock and waits for the host's lock is
+// one returning from a contended lock(); every host-lock holder that wants
+// that core lock releases the host's lock first (the hooks), and the core
+// lock's holder then proceeds. Not recursive, not fair (as std::mutex).
+// Memory: 8 bytes.
 class Mutex {
  public:
   Mutex() = default;
@@ -42,22 +51,62 @@ class Mutex {
   Mutex& operator=(const Mutex&) = delete;
 
   void lock() {
-    if (mutex_.try_lock()) return;
+    if (DRIFTLINE_LIKELY(try_lock())) return;
+    lock_contended();
+  }
+  bool try_lock() noexcept {
+    std::uint32_t free = 0;
+    return state_.compare_exchange_strong(free, 1, std::memory_order_acquire, std::memory_order_relaxed);
+  }
+  void unlock() noexcept {
+    // Store, then load (both sequentially consistent): a waiter registers,
+    // then tries the state again (lock_contended), so either it sees this
+    // store and takes the lock, or this load sees it registered and wakes it.
+    state_.store(0, std::memory_order_seq_cst);
+    if (DRIFTLINE_UNLIKELY(waiters_.load(std::memory_order_seq_cst) != 0)) wake();
+  }
+
+ private:
+  struct ParkingSlot {
+    std::mutex mutex;
+    std::condition_variable woken;
+  };
+
+  static ParkingSlot& parking_slot(const void* address) noexcept {
+    static ParkingSlot slots[64];
+    return slots[(reinterpret_cast<std::uintptr_t>(address) >> 4) % 64];
+  }
+
+  DRIFTLINE_COLD void lock_contended() {
     const WaitHooks* hooks = wait_hooks().load(std::memory_order_acquire);
     void* token = hooks != nullptr ? hooks->release() : nullptr;
     try {
-      mutex_.lock();
+      ParkingSlot& slot = parking_slot(this);
+      std::unique_lock<std::mutex> parked(slot.mutex);
+      waiters_.fetch_add(1, std::memory_order_seq_cst);
+      for (;;) {
+        std::uint32_t free = 0;
+        if (state_.compare_exchange_strong(free, 1, std::memory_order_seq_cst, std::memory_order_seq_cst)) break;
+        // Holding slot.mutex from the failed try until wait() releases it: an
+        // unlock that saw this waiter wakes it only after (wake() takes slot.mutex).
+        slot.woken.wait(parked);
+      }
+      waiters_.fetch_sub(1, std::memory_order_relaxed);
     } catch (...) {
       if (token != nullptr) hooks->reacquire(token);
       throw;
     }
     if (token != nullptr) hooks->reacquire(token);
   }
-  bool try_lock() { return mutex_.try_lock(); }
-  void unlock() { mutex_.unlock(); }
 
- private:
-  std::mutex mutex_;
+  DRIFTLINE_COLD void wake() noexcept {
+    ParkingSlot& slot = parking_slot(this);
+    { const std::lock_guard<std::mutex> parked(slot.mutex); }  // a waiter between its try and its wait() is now waiting
+    slot.woken.notify_all();  // the slot's waiters of other locks try again and wait on
+  }
+
+  std::atomic<std::uint32_t> state_{0};    // 1 while held
+  std::atomic<std::uint32_t> waiters_{0};  // threads in lock_contended
 };
 
 // The guard every core member uses.
